@@ -1,0 +1,35 @@
+# Two entry points (README): `make repro` runs the pipeline, `make test` runs the tests.
+# Both create the virtual environment first if it is missing or out of date.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+export PATH := $(abspath $(BIN)):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup repro test test-all clean-venv
+
+setup: $(STAMP)
+
+# torch first: pip then takes the CPU wheel instead of pulling a multi-GB CUDA build.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+repro: $(STAMP)
+	dvc repro
+
+test: $(STAMP)
+	pytest $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	pytest --run-slow $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from recsys_challenges.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""One entry point per DVC stage: ``python -m recsys_challenges <stage> [args]``.
+
+Stages are imported lazily so that ``fetch`` does not pay for importing torch. A known failure
+(bad params, bad data) prints one clear line and exits with status 1; set ``RECSYS_DEBUG=1`` for
+the full traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from recsys_challenges.config import ConfigError
+from recsys_challenges.data.schema import DataError
+
+# stage name -> "module:function"; each function takes argv and returns an exit status.
+STAGES: dict[str, str] = {
+    "fetch": "recsys_challenges.data.fetch:main",
+    "prepare": "recsys_challenges.data.prepare:main",
+    "profile": "recsys_challenges.profiles:main",
+}
+
+
+def _usage() -> str:
+    return (
+        "usage: python -m recsys_challenges <stage> [args]   (<stage> --help for its options)\n\n"
+        "stages: " + ", ".join(STAGES)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    stage, rest = argv[0], argv[1:]
+    if stage not in STAGES:
+        print(f"error: unknown stage {stage!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, function_name = STAGES[stage].split(":")
+    entry = getattr(importlib.import_module(module_name), function_name)
+    try:
+        return int(entry(rest) or 0)
+    except (ConfigError, DataError) as error:
+        if os.environ.get("RECSYS_DEBUG"):
+            raise
+        print(f"error: {stage}: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,93 @@
+"""``prepare`` stage: turn one fetched source into one canonical, typed dataset.
+
+``params.yaml`` binds each dataset name to a catalog source and a parser
+(``data.datasets.<name>: {source, parser}``); the parser reads ``data/raw/<source>/`` and the
+result is written atomically to ``data/prepared/<name>/`` (see :mod:`recsys_challenges.data.formats`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from recsys_challenges.config import load_section, require
+from recsys_challenges.data.catalog import load_catalog
+from recsys_challenges.data.fetch import RAW_ROOT
+from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, TableData, save_graph, save_table
+from recsys_challenges.data.schema import DataError
+from recsys_challenges.data.sources import amazon, citation, clicks, events
+from recsys_challenges.io import atomic_dir
+
+Parser = Callable[[Path], GraphData | TableData]
+
+PARSERS: dict[str, Parser] = {
+    "cora_ml_npz": citation.cora_ml,
+    "nettack_cora": partial(citation.nettack, name="cora"),
+    "nettack_citeseer": partial(citation.nettack, name="citeseer"),
+    "cora_cites": citation.cora_cites,
+    "subelj_cora": citation.subelj_cora,
+    "pubmed_npz": citation.pubmed,
+    "snap_cit_hepth": partial(citation.snap_cit_hep, name="cit-hep-th"),
+    "snap_cit_hepph": partial(citation.snap_cit_hep, name="cit-hep-ph"),
+    "snap_amazon": amazon.snap_amazon,
+    "amazon_also_bought": amazon.metadata_also_bought,
+    "amazon_reviews_json": amazon.reviews_json,
+    "amazon_reviews_csv": amazon.reviews_csv,
+    "taobao_user_behavior": events.taobao_user_behavior,
+    "criteo_tsv": clicks.criteo_tsv,
+    "criteo_csv": clicks.criteo_csv,
+    "avazu_csv": clicks.avazu_csv,
+    "open_bandit": clicks.open_bandit,
+    "kddcup2004_protein": clicks.kddcup2004_protein,
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """``data.datasets.<name>`` in params.yaml: which source to read and with which parser."""
+
+    source: str
+    parser: str
+
+    def __post_init__(self) -> None:
+        require(self.parser in PARSERS, f"unknown parser {self.parser!r} (known: {', '.join(PARSERS)})")
+        load_catalog().source(self.source)
+
+
+def prepare(name: str, spec: DatasetSpec, raw: Path, out: Path) -> dict:
+    """Parse ``raw`` with the spec's parser and write the dataset to ``out``; return its meta."""
+    if not raw.is_dir():
+        raise DataError(f"{raw}: fetched source not found (run `dvc repro fetch@{spec.source}`)")
+    started = time.perf_counter()
+    result = PARSERS[spec.parser](raw)
+    checksums_path = raw / "CHECKSUMS.json"
+    meta = {
+        "name": name,
+        "source": spec.source,
+        "parser": spec.parser,
+        "source_title": load_catalog().source(spec.source).title,
+        "source_sha256": json.loads(checksums_path.read_text()) if checksums_path.is_file() else {},
+    }
+    with atomic_dir(out) as tmp:
+        save = save_graph if isinstance(result, GraphData) else save_table
+        meta = save(result, tmp, meta)
+    counts = {k: meta[k] for k in ("num_nodes", "num_edges", "num_rows") if k in meta}
+    print(f"prepared {name!r} from {spec.source!r} in {time.perf_counter() - started:.1f}s: {counts}")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges prepare", description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="dataset name, a key of data.datasets in params.yaml")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--raw", type=Path, default=None, help="fetched source folder (default data/raw/<source>)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/prepared/<dataset>)")
+    args = parser.parse_args(argv)
+    spec = load_section(DatasetSpec, f"data.datasets.{args.dataset}", args.params)
+    prepare(args.dataset, spec, args.raw or RAW_ROOT / spec.source, args.out or PREPARED_ROOT / args.dataset)
+    return 0

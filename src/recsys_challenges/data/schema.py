@@ -1,0 +1,102 @@
+"""Input validation: every problem with a data file becomes a :class:`DataError` naming the file.
+
+Parsers call these checks right after reading, so a wrong column, a non-numeric id, a NaN or a
+timestamp out of range stops the stage with a message a person can act on, instead of surfacing
+later as a shape error or a silently wrong metric.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+
+class DataError(ValueError):
+    """A data file that is missing, corrupt, truncated or not in the expected format."""
+
+
+def read_csv(source: Path | IO[str], file: Path | str, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` whose every failure (bad quoting, ragged rows, a corrupt gzip stream,
+    bad encoding, an empty file) becomes a :class:`DataError` naming ``file``."""
+    try:
+        return pd.read_csv(source, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"{file}: not a valid CSV file: {error}") from None
+    except (EOFError, zlib.error, OSError) as error:
+        raise DataError(f"{file}: unreadable compressed stream: {error}") from None
+
+
+def require_columns(frame: pd.DataFrame, expected: Iterable[str], file: Path | str) -> None:
+    """The frame has at least the ``expected`` columns."""
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{file}: missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"(found: {', '.join(map(str, frame.columns))})"
+        )
+
+
+def require_integer(frame: pd.DataFrame, columns: Iterable[str], file: Path | str) -> pd.DataFrame:
+    """Convert ``columns`` to int64, naming the first value that is not an integer."""
+    frame = frame.copy()
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | (values != np.floor(values))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{file}: column {column!r} has {int(bad.sum())} non-integer value(s), "
+                f"first at row {row}: {frame[column].iloc[row]!r}"
+            )
+        frame[column] = values.astype(np.int64)
+    return frame
+
+
+def require_finite(frame: pd.DataFrame, columns: Iterable[str], file: Path | str) -> None:
+    """No NaN or infinite value in the numeric ``columns``."""
+    for column in columns:
+        values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{file}: column {column!r} has {int(bad.sum())} NaN or infinite value(s), "
+                f"first at row {row}"
+            )
+
+
+def require_in(frame: pd.DataFrame, column: str, allowed: Iterable[object], file: Path | str) -> None:
+    """Every value of ``column`` is one of ``allowed``."""
+    allowed = list(allowed)
+    bad = ~frame[column].isin(allowed)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{file}: column {column!r} has {int(bad.sum())} value(s) outside {allowed}, "
+            f"first at row {row}: {frame[column].iloc[row]!r}"
+        )
+
+
+def require_range(
+    frame: pd.DataFrame, column: str, low: float, high: float, file: Path | str
+) -> None:
+    """Every value of ``column`` lies in ``[low, high]`` (e.g. timestamps of the collection period)."""
+    values = frame[column].to_numpy()
+    bad = (values < low) | (values > high)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{file}: column {column!r} has {int(bad.sum())} value(s) outside [{low}, {high}], "
+            f"first at row {row}: {values[row]!r}"
+        )
+
+
+def require_rows(count: int, minimum: int, file: Path | str, what: str = "rows") -> None:
+    """At least ``minimum`` records were read (an empty or cut-short file is an error)."""
+    if count < minimum:
+        raise DataError(f"{file}: read {count} {what}, expected at least {minimum}")

@@ -1,0 +1,88 @@
+"""Shared fixtures: the real-data mirror, a loopback HTTP server, and the ``slow`` marker."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The real data mirror (``RECSYS_DATA_MIRROR``, else ``../shared/datasets`` beside the project).
+
+    Parser tests read the real files from here. A missing mirror fails rather than skips: CI
+    always has it, and a test that silently skips its real data checks nothing.
+    """
+    root = Path(os.environ.get("RECSYS_DATA_MIRROR") or ROOT.parent / "shared" / "datasets").resolve()
+    if not (root / "citation").is_dir():
+        pytest.fail(f"real-data mirror not found at {root}: set RECSYS_DATA_MIRROR")
+    return root
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` (url path -> bytes) with HTTP range support.
+
+    ``server.cut_after[path] = n`` makes the first request for ``path`` send only ``n`` bytes of
+    the body (with the full Content-Length) and drop the connection: a transfer cut mid-way.
+    """
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        server = self.server
+        server.requests[self.path] += 1
+        body = server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        if (header := self.headers.get("Range")) and header.startswith("bytes="):
+            start = int(header[6:].split("-")[0])
+            if start >= len(body):
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        chunk = body[start:]
+        self.send_header("Content-Length", str(len(chunk)))
+        self.end_headers()
+        cut = server.cut_after.pop(self.path, None)
+        self.wfile.write(chunk if cut is None else chunk[:cut])
+        if cut is not None:
+            self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A loopback HTTP server; returns it with ``.url(path)``, ``.files``, ``.cut_after``, ``.requests``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    server.files, server.cut_after, server.requests = {}, {}, Counter()
+    server.url = lambda path: f"http://127.0.0.1:{server.server_address[1]}{path}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,105 @@
+"""Bad input fails early with a DataError naming the file and the problem."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_challenges.data.prepare import PARSERS, DatasetSpec, prepare
+from recsys_challenges.data.schema import DataError
+
+
+def write_taobao(folder, lines: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "UserBehavior.csv").write_text("\n".join(lines) + "\n")
+
+
+GOOD = "1,2268318,2520377,pv,1511544070"
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("1,2268318,2520377,pv", "4 columns, expected 5"),
+        ("x1,2268318,2520377,pv,1511544070", "column 'user_id' has 1 non-integer value.*'x1'"),
+        ("1,2268318,2520377,click,1511544070", "column 'behavior' has 1 value.* outside"),
+        ("1,2268318,2520377,pv,4102444800", "column 'timestamp' has 1 value.* outside"),
+        ("1,2268318,,pv,1511544070", "column 'category_id' has 1 non-integer"),
+    ],
+)
+def test_taobao_bad_rows(tmp_path, line, message):
+    write_taobao(tmp_path, [GOOD, line] if "columns" not in message else [line, line])
+    with pytest.raises(DataError, match=rf"UserBehavior.csv: {message}"):
+        PARSERS["taobao_user_behavior"](tmp_path)
+
+
+def test_kddcup_nan_feature_is_an_error(tmp_path, mirror):
+    frame = pd.read_parquet(mirror / "classification/kddcup2004_protein_homology_widedeep/bio_train.parquet.brotli")
+    frame = frame.head(50).copy()
+    frame.loc[7, "12"] = np.nan
+    frame.to_parquet(tmp_path / "bio_train.parquet.brotli")
+    with pytest.raises(DataError, match=r"bio_train.parquet.brotli: column '12' has 1 NaN or infinite value\(s\), first at row 7"):
+        PARSERS["kddcup2004_protein"](tmp_path)
+
+
+def test_kddcup_missing_column_is_an_error(tmp_path, mirror):
+    frame = pd.read_parquet(mirror / "classification/kddcup2004_protein_homology_widedeep/bio_train.parquet.brotli")
+    frame.head(20).drop(columns=["target"]).to_parquet(tmp_path / "bio_train.parquet.brotli")
+    with pytest.raises(DataError, match="missing column 'target'"):
+        PARSERS["kddcup2004_protein"](tmp_path)
+
+
+def test_criteo_line_with_too_many_fields(tmp_path):
+    (tmp_path / "train.txt").write_text("0" + "\t1" * 45 + "\n")
+    with pytest.raises(DataError, match="train.txt: line 1 has 46 fields"):
+        PARSERS["criteo_tsv"](tmp_path)
+
+
+def test_criteo_non_integer_count(tmp_path):
+    (tmp_path / "train.txt").write_text("0\t1.5" + "\t" * 38 + "\n")
+    with pytest.raises(DataError, match="column 'I1' row 0: '1.5' is not an integer"):
+        PARSERS["criteo_tsv"](tmp_path)
+
+
+def test_graph_with_non_numeric_id(tmp_path):
+    (tmp_path / "subelj_cora.csv").write_text("0,1\n1,two\n")
+    with pytest.raises(DataError, match="subelj_cora.csv: column 'dst' has 1 non-integer value"):
+        PARSERS["subelj_cora"](tmp_path)
+
+
+def test_jlg_with_fewer_edges_than_its_header(tmp_path, mirror):
+    folder = mirror / "citation/snap_cit_hep_snapdatasetsjl"
+    with gzip.open(folder / "arxiv-cit-hep-th.jlg", "rt") as handle:
+        lines = handle.read().splitlines()[:1000]
+    with gzip.open(tmp_path / "arxiv-cit-hep-th.jlg", "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    shutil.copy(folder / "arxiv-cit-hep-th-ids.csv", tmp_path)
+    with pytest.raises(DataError, match="header announces 352807 edges, read 999"):
+        PARSERS["snap_cit_hepth"](tmp_path)
+
+
+def test_corrupt_gzip_in_the_middle_is_an_error(tmp_path, mirror):
+    data = bytearray((mirror / "citation/snap_cit_hep_snapdatasetsjl/arxiv-cit-hep-th.jlg").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\0" * 64
+    (tmp_path / "arxiv-cit-hep-th.jlg").write_bytes(bytes(data))
+    with pytest.raises(DataError, match="arxiv-cit-hep-th.jlg: (unreadable compressed stream|not a valid CSV file)"):
+        PARSERS["snap_cit_hepth"](tmp_path)
+
+
+def test_failed_prepare_leaves_no_output(tmp_path):
+    write_taobao(tmp_path / "raw", [GOOD, "1,2,3,pv,oops"])
+    out = tmp_path / "prepared" / "taobao"
+    spec = DatasetSpec(source="taobao_userbehavior_subset", parser="taobao_user_behavior")
+    with pytest.raises(DataError):
+        prepare("taobao", spec, tmp_path / "raw", out)
+    assert not out.exists() and not (tmp_path / "prepared").exists()
+
+
+def test_prepare_of_an_unfetched_source_says_which_stage_to_run(tmp_path):
+    spec = DatasetSpec(source="taobao_userbehavior_subset", parser="taobao_user_behavior")
+    with pytest.raises(DataError, match=r"run `dvc repro fetch@taobao_userbehavior_subset`"):
+        prepare("taobao", spec, tmp_path / "missing", tmp_path / "out")
