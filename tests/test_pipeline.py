@@ -1,53 +1,11 @@
-"""End-to-end smoke test: `dvc repro` of the tiny profile in a temporary copy of the project."""
+"""End-to-end smoke test: `dvc repro` of the tiny profile in a temporary copy of the project
+(the ``tiny_project`` fixture in conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT
-
-BIN = Path(sys.executable).parent
-
-
-def project_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode()
-    return [f for f in listed.split("\0") if f and (ROOT / f).is_file()]
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result
-
-
-@pytest.fixture(scope="module")
-def tiny_project(tmp_path_factory, mirror):
-    """A copy of the project switched to experiments/tiny.yaml, reproduced once."""
-    work = tmp_path_factory.mktemp("project")
-    for name in project_files():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, work / name)
-    env = os.environ | {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(work / "src"),
-        "RECSYS_DATA_MIRROR": str(mirror),
-        "DVC_NO_ANALYTICS": "1",
-        "WANDB_MODE": "offline",
-    }
-    run(["git", "init", "-q"], work, env)
-    run([sys.executable, "-m", "recsys_challenges", "profile", "apply", "experiments/tiny.yaml"], work, env)
-    first = run([str(BIN / "dvc"), "repro"], work, env)
-    return work, env, first
+from tests.conftest import BIN, run_checked
 
 
 def test_repro_prepares_every_tiny_dataset(tiny_project):
@@ -62,13 +20,13 @@ def test_repro_prepares_every_tiny_dataset(tiny_project):
 
 def test_second_repro_has_nothing_to_do(tiny_project):
     work, env, _ = tiny_project
-    second = run([str(BIN / "dvc"), "repro"], work, env)
+    second = run_checked([str(BIN / "dvc"), "repro"], work, env)
     assert "Running stage" not in second.stdout
     assert "up to date" in second.stdout
 
 
 def test_dag_runs_fetch_before_prepare(tiny_project):
     work, env, _ = tiny_project
-    dag = run([str(BIN / "dvc"), "dag", "--dot"], work, env).stdout
+    dag = run_checked([str(BIN / "dvc"), "dag", "--dot"], work, env).stdout
     assert '"fetch@linqs_cora_raw_pygcn" -> "prepare@cora"' in dag
     assert '"fetch@criteo_dac_head_999" -> "prepare@criteo_head"' in dag

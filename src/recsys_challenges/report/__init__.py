@@ -1,0 +1,1 @@
+"""Figures and the claims report: shared figure style, verdicts computed from metrics files."""

@@ -1,0 +1,55 @@
+"""Summaries shared by every technique: mean and 95% CI over seeds, and bootstrap CIs.
+
+Metrics files store, for each method and metric, the per-seed ``values`` (in seed order, so two
+methods' values can be paired) and their :func:`mean_ci` summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, object]:
+    """Mean and Student-t confidence interval of per-seed values.
+
+    Returns ``{"mean", "std", "n", "ci95": [low, high] or None (n < 2), "values"}``; ``std`` is
+    the sample standard deviation (ddof=1, 0 for n = 1).
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0 or not np.isfinite(array).all():
+        raise ValueError(f"mean_ci needs finite values, got {list(values)}")
+    n = int(array.size)
+    mean = float(array.mean())
+    std = float(array.std(ddof=1)) if n > 1 else 0.0
+    interval = None
+    if n > 1:
+        half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n))
+        interval = [mean - half, mean + half]
+    return {"mean": mean, "std": std, "n": n, "ci95": interval, "values": [float(v) for v in array]}
+
+
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float],
+    n_items: int,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``statistic(indices)`` over ``n_items`` items resampled with replacement.
+
+    ``statistic`` receives an ``(n_items,)`` int array of resampled indices, so paired statistics
+    (e.g. a recall gain of method A over B on the same test rows) resample both sides together.
+    """
+    if n_items < 1 or n_resamples < 1:
+        raise ValueError("bootstrap_ci needs at least one item and one resample")
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n_items, n_items)) for _ in range(n_resamples)])
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return float(low), float(high)
