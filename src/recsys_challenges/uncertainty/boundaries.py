@@ -215,6 +215,21 @@ def equi_weight_binning(
     )
 
 
+def _max_selected_bins(binning: Binning, bound: float) -> int:
+    """An upper bound on the bins any selection meeting ``bound`` can hold (prunes the DP, exactly).
+
+    A feasible selection has ``rows <= P / rho`` (its positives are at most the ``P`` positives of
+    the hold-out), so it holds at most ``P / (rho w_min)`` non-empty bins, plus any empty ones.
+    """
+    levels, bins = binning.shape
+    nonempty = binning.rows[binning.rows > 0]
+    if nonempty.size == 0:
+        return 0
+    empty = levels * bins - nonempty.size
+    most_rows = binning.positives.sum() / (bound * (1 - PRECISION_SLACK))
+    return int(min(levels * bins, np.floor(most_rows / nonempty.min()) + empty))
+
+
 def ew_dpmt(binning: Binning, bound: float) -> Boundary:
     """EW-DPMT: the maximum-recall per-level thresholds over equi-weight bins (paper, section 5.2).
 
@@ -225,11 +240,13 @@ def ew_dpmt(binning: Binning, bound: float) -> Boundary:
     DP computes, for every ``K``, the most positives over the first ``l`` levels:
 
         F_0(0) = 0,  F_0(K > 0) = -inf
-        F_l(K) = max_{0 <= j <= min(B, K)}  F_{l-1}(K - j) + P_l(j),      K = 0..L B
+        F_l(K) = max_{0 <= j <= min(B, K)}  F_{l-1}(K - j) + P_l(j),      K = 0..K_max
 
-    and the answer is the largest ``F_L(K)`` with ``F_L(K) >= rho w K``. Time O(L . LB . B)
-    = O(L^2 B^2) (10 levels x 100 bins: 10^6 max-plus steps, vectorised per level), memory
-    O(L . LB) for the arg-max table used to read the thresholds back.
+    and the answer is the largest ``F_L(K)`` with ``F_L(K) >= rho w K``. ``K`` runs up to
+    ``K_max = min(L B, P / (rho w))`` (no selection of more bins can meet the bound, ``P`` = all
+    hold-out positives), so the time is O(L . K_max . min(B, K_max)) <= O(L^2 B^2) (10 levels x 100
+    bins: at most 10^6 max-plus steps, vectorised per level) and the memory O(L . K_max) for the
+    arg-max table used to read the thresholds back.
 
     The paper proves the general (unequal bin) problem NP-hard; the DP is exact for equal bins.
     Value-quantile bins can differ by a row or, with heavy ties, more, so the precision of each
@@ -240,30 +257,31 @@ def ew_dpmt(binning: Binning, bound: float) -> Boundary:
     levels, bins = binning.shape
     top_positives = binning.top(binning.positives)  # (L, B + 1)
     top_rows = binning.top(binning.rows)  # (L, B + 1)
-    total = levels * bins
-    k = np.arange(total + 1)  # (K + 1,)
-    previous = k[:, None] - np.arange(bins + 1)[None, :]  # (K + 1, B + 1): K - j
+    k_max = _max_selected_bins(binning, bound)
+    widest = min(bins, k_max)
+    k = np.arange(k_max + 1)  # (K + 1,)
+    previous = k[:, None] - np.arange(widest + 1)[None, :]  # (K + 1, J + 1): K - j
     reachable = previous >= 0
-    best = np.full(total + 1, -np.inf)
+    best = np.full(k_max + 1, -np.inf)
     best[0] = 0.0
-    choice = np.zeros((levels, total + 1), dtype=np.int64)
+    choice = np.zeros((levels, k_max + 1), dtype=np.int64)
     for level in range(levels):
-        gain = top_positives[level].astype(np.float64)[None, :]  # (1, B + 1)
-        candidates = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, B + 1)
+        gain = top_positives[level, : widest + 1].astype(np.float64)[None, :]  # (1, J + 1)
+        candidates = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
         choice[level] = np.argmax(candidates, axis=1)
         best = candidates[k, choice[level]]
     # read back every K's selection at once: its bins per level, positives and rows
     remaining = k.copy()
-    picked = np.zeros((levels, total + 1), dtype=np.int64)
-    positives = np.zeros(total + 1, dtype=np.int64)
-    rows = np.zeros(total + 1, dtype=np.int64)
+    picked = np.zeros((levels, k_max + 1), dtype=np.int64)
+    positives = np.zeros(k_max + 1, dtype=np.int64)
+    rows = np.zeros(k_max + 1, dtype=np.int64)
     for level in reversed(range(levels)):
         j = choice[level, remaining]
         picked[level] = j
         positives += top_positives[level, j]
         rows += top_rows[level, j]
         remaining -= j
-    ok = (rows > 0) & meets_bound(positives, rows, bound)
+    ok = np.isfinite(best) & (rows > 0) & meets_bound(positives, rows, bound)
     if not ok.any():
         return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
     most = positives[ok].max()
