@@ -226,6 +226,7 @@ def test_ew_dpmt_is_no_worse_than_mist_or_single_on_equal_bins():
     hold_out = HoldOut.prepare(score, uncertainty, labels, 4, 10)
     for bound in (0.5, 0.7, 0.9):
         recalled = {
-            name: labels[METHODS[name](hold_out, bound).predict(score, uncertainty)].sum() for name in ("ew_dpmt", "mist")
+            name: labels[METHODS[name](hold_out, bound).predict(score, uncertainty)].sum()
+            for name in ("ew_dpmt", "mist")
         }
         assert recalled["ew_dpmt"] >= recalled["mist"]

@@ -45,7 +45,7 @@ def test_click_log_values_follow_zipf_and_carry_their_effect():
     frame = simulate_click_log(SMALL).frame
     shares = frame["C3"].value_counts(normalize=True).to_numpy()
     assert shares[0] == pytest.approx(zipf_probabilities(SMALL.cardinality, SMALL.zipf_exponent)[0], abs=0.01)
-    # each value of C1 shifts the log-odds by its own effect ~ N(0, 0.8^2): across frequent values
+    # each value of C1 shifts the log-odds by its own effect ~ N(0, 1.2^2): across frequent values
     # (>= 100 rows, so other fields average out) the mean log-odds vary with about that variance
     log_odds = np.log(frame["true_ctr"] / (1 - frame["true_ctr"]))
     by_value = log_odds.groupby(frame["C1"]).agg(["mean", "size"])

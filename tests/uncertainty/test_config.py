@@ -36,23 +36,22 @@ def test_default_estimator_is_a_deep_ensemble_of_at_least_five():
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("cls", "section", "text", "message"),
     [
-        ("train: {estimator: bayes}", "'bayes' is not one of"),
-        ("train: {split: {train: 0.8, holdout: 0.3}}", "leave rows for test"),
-        ("train: {mc_dropout: {dropout: 0.0}}", "MC dropout needs dropout"),
-        ("train: {model: {hidden: []}}", "hidden"),
-        ("train: {epoch: 3}", "unknown key 'epoch'"),
-        ("datasets: {x: {folder: f, loader: nope, kind: real}}", "unknown loader 'nope'"),
-        ("datasets: {x: {folder: f, loader: criteo, kind: real, negative_keep: 0}}", "negative_keep"),
-        ("evaluate: {precision_bounds: [0.5, 1.5]}", "precision bounds"),
+        (TrainParams, "train", "{estimator: bayes}", "'bayes' is not one of"),
+        (TrainParams, "train", "{split: {train: 0.8, holdout: 0.3}}", "leave rows for test"),
+        (TrainParams, "train", "{mc_dropout: {dropout: 0.0}}", "MC dropout needs dropout"),
+        (TrainParams, "train", "{model: {hidden: []}}", "hidden"),
+        (TrainParams, "train", "{epoch: 3}", "unknown key 'epoch'"),
+        (DatasetParams, "datasets.x", "{folder: f, loader: nope, kind: real}", "unknown loader 'nope'"),
+        (DatasetParams, "datasets.x", "{folder: f, loader: criteo, kind: real, negative_keep: 0}", "negative_keep"),
+        (EvaluateParams, "evaluate", "{precision_bounds: [0.5, 1.5]}", "precision bounds"),
     ],
 )
-def test_bad_params_name_the_problem(tmp_path, text, message):
+def test_bad_params_name_the_problem(tmp_path, cls, section, text, message):
     path = tmp_path / "params.yaml"
-    path.write_text("uncertainty:\n  " + text + "\n")
-    section, cls = ("uncertainty.datasets.x", DatasetParams) if text.startswith("datasets") else (
-        f"uncertainty.{text.split(':')[0]}", {"train": TrainParams, "evaluate": EvaluateParams}[text.split(":")[0]]
-    )
+    *parents, leaf = section.split(".")
+    nested = "".join(f"{'  ' * (i + 1)}{parent}:\n" for i, parent in enumerate(parents))
+    path.write_text(f"uncertainty:\n{nested}{'  ' * (len(parents) + 1)}{leaf}: {text}\n")
     with pytest.raises(ConfigError, match=message):
-        load_section(cls, section, path)
+        load_section(cls, f"uncertainty.{section}", path)

@@ -60,7 +60,12 @@ def test_downsample_negatives_keeps_every_positive():
 
 
 def test_labelled_table_rejects_bad_values():
-    good = dict(numeric=np.zeros((2, 1), np.float32), categorical=np.zeros((2, 0), np.int64), cardinalities=(), groups=np.arange(2))
+    good = dict(
+        numeric=np.zeros((2, 1), np.float32),
+        categorical=np.zeros((2, 0), np.int64),
+        cardinalities=(),
+        groups=np.arange(2),
+    )
     with pytest.raises(DataError, match="0 or 1"):
         LabelledTable(labels=np.array([0, 2], np.int8), **good)
     with pytest.raises(DataError, match="finite"):
@@ -82,7 +87,9 @@ def test_kddcup_loader_groups_by_protein(tmp_path):
         frame[str(i)] = np.float32(i)
     save_table(TableData(frame), tmp_path, {})
     loaded = LOADERS["kddcup2004_protein"](tmp_path)
-    assert loaded.groups.tolist() == [7, 7, 9] and loaded.numeric.shape == (3, 74) and loaded.labels.tolist() == [0, 1, 0]
+    assert (
+        loaded.groups.tolist() == [7, 7, 9] and loaded.numeric.shape == (3, 74) and loaded.labels.tolist() == [0, 1, 0]
+    )
 
 
 def test_open_bandit_loader_reads_the_real_log(mirror, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
 from recsys_challenges.uncertainty.evaluate import _seed_mean_recall, evaluate, grid_bins, recall_precision
 
-PARAMS = EvaluateParams(precision_bounds=(0.5, 0.8), bootstrap_resamples=50, c6_score_bins=4, c6_levels=2)
+PARAMS = EvaluateParams(precision_bounds=(0.3, 0.5), bootstrap_resamples=50, c6_score_bins=4, c6_levels=2)
 GRID = BoundaryParams(levels=2, rows_per_bin=10)
 
 
@@ -37,42 +37,64 @@ def _predictions(seeds=(0, 1), rows=4000):
     rng = np.random.default_rng(7)
     arrays = {"seeds": np.array(seeds)}
     for split in ("holdout", "test"):
-        score, uncertainty = rng.random((len(seeds), rows)), rng.random((len(seeds), rows))
-        truth = score[0] ** 2 * (1.0 - 0.8 * uncertainty[0])
-        arrays[f"{split}_labels"] = (rng.random(rows) < truth).astype(np.int8)
+        base_score, base_uncertainty = rng.random(rows), rng.random(rows)
+        arrays[f"{split}_labels"] = (rng.random(rows) < base_score**2 * (1.0 - 0.8 * base_uncertainty)).astype(np.int8)
+        # every seed sees the same rows through its own noise
+        score = np.clip(base_score + rng.normal(0, 0.02, (len(seeds), rows)), 0, 1)
+        uncertainty = np.abs(base_uncertainty + rng.normal(0, 0.02, (len(seeds), rows)))
         arrays[f"{split}_groups"] = np.arange(rows)
         arrays[f"{split}_score"], arrays[f"{split}_uncertainty"] = score, uncertainty
-    meta = {"dataset": "toy", "data_kind": "simulated", "estimator": "deep_ensemble", "rows": {}, "positives": {},
-            "groups": {}, "negative_keep": 1.0, "per_seed": []}
+    meta = {
+        "dataset": "toy",
+        "data_kind": "simulated",
+        "estimator": "deep_ensemble",
+        "rows": {},
+        "positives": {},
+        "groups": {},
+        "negative_keep": 1.0,
+        "per_seed": [],
+    }
     return arrays, meta
 
 
 def test_metrics_layout_and_values():
     arrays, meta = _predictions()
     metrics = evaluate(arrays, meta, GRID, PARAMS)
-    assert (metrics["technique"], metrics["dataset"], metrics["data_kind"], metrics["seeds"]) == ("uncertainty", "toy", "simulated", [0, 1])
+    assert (metrics["technique"], metrics["dataset"], metrics["data_kind"], metrics["seeds"]) == (
+        "uncertainty",
+        "toy",
+        "simulated",
+        [0, 1],
+    )
     assert set(metrics["summary"]) == {"classifier", "single", "ew_dpmt", "mist"}
     for method in ("single", "ew_dpmt", "mist"):
-        for bound in ("0.5", "0.8"):
+        for bound in ("0.3", "0.5"):
             for metric in ("recall", "precision", "holdout_recall", "holdout_precision", "feasible"):
                 entry = metrics["summary"][method][f"{metric}@{bound}"]
                 assert entry["n"] == 2 and len(entry["values"]) == 2 and np.isfinite(entry["values"]).all()
             holdout = metrics["summary"][method][f"holdout_precision@{bound}"]["values"]
             assert min(holdout) >= float(bound) - 1e-9  # chosen on the hold-out, so met there
     # the bootstrap's point estimate is the ratio of seed-mean test recalls
-    recall = {m: np.mean(metrics["summary"][m]["recall@0.8"]["values"]) for m in ("single", "ew_dpmt")}
-    gain = metrics["c7"]["recall_gain"]["ew_dpmt"]["0.8"]
+    recall = {m: np.mean(metrics["summary"][m]["recall@0.5"]["values"]) for m in ("single", "ew_dpmt")}
+    gain = metrics["c7"]["recall_gain"]["ew_dpmt"]["0.5"]
     assert gain["estimate"] == pytest.approx(recall["ew_dpmt"] / recall["single"] - 1)
     assert gain["ci95"][0] <= gain["estimate"] <= gain["ci95"][1]
+    # here positivity does fall with uncertainty at a fixed score: C6 and C7 show up
+    assert metrics["summary"]["classifier"]["c6_slope"]["mean"] < 0 and gain["estimate"] > 0
     # per-seed gains are in the summary, in seed order
-    per_seed = metrics["summary"]["ew_dpmt"]["recall_gain@0.8"]["values"]
+    per_seed = metrics["summary"]["ew_dpmt"]["recall_gain@0.5"]["values"]
     assert len(per_seed) == 2
     assert np.array(metrics["c6"]["rows"]).shape == (4, 2)
-    assert len(metrics["c7"]["boundaries"]["mist"]["0.5"]) == 2
-    assert set(metrics["summary"]["classifier"]) >= {"test_auc", "test_average_precision", "c6_slope", "c6_decreasing_fraction"}
+    assert len(metrics["c7"]["boundaries"]["mist"]["0.3"]) == 2
+    assert set(metrics["summary"]["classifier"]) >= {
+        "test_auc",
+        "test_average_precision",
+        "c6_slope",
+        "c6_decreasing_fraction",
+    }
 
 
 def test_a_single_seed_gives_no_interval_but_the_same_layout():
     arrays, meta = _predictions(seeds=(3,))
     metrics = evaluate(arrays, meta, GRID, PARAMS)
-    assert metrics["seeds"] == [3] and metrics["summary"]["single"]["recall@0.5"]["ci95"] is None
+    assert metrics["seeds"] == [3] and metrics["summary"]["single"]["recall@0.3"]["ci95"] is None

@@ -21,7 +21,13 @@ from scipy.special import expit
 
 from recsys_challenges.config import load_section
 from recsys_challenges.io import write_json
-from recsys_challenges.uncertainty.boundaries import equi_weight_binning, ew_dpmt, isotonic_rates, mist, single_threshold
+from recsys_challenges.uncertainty.boundaries import (
+    equi_weight_binning,
+    ew_dpmt,
+    isotonic_rates,
+    mist,
+    single_threshold,
+)
 from recsys_challenges.uncertainty.config import BenchParams
 
 BENCH_FILE = Path("reports/bench/uncertainty.json")
@@ -86,7 +92,11 @@ def benchmark(params: BenchParams) -> dict:
             "ew_dpmt_seconds": seconds["ew_dpmt"] < TARGET_SECONDS,
             "ew_dpmt_ratio_to_single": ratio["ew_dpmt"] <= TARGET_RATIO,
         },
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(), "shared": True},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "shared": True,
+        },
     }
 
 

@@ -147,7 +147,9 @@ class Binning:
 
     def top(self, counts: np.ndarray) -> np.ndarray:
         """``(L, B + 1)`` cumulative ``counts`` of the top ``j`` score bins of each level, ``j = 0..B``."""
-        return np.concatenate([np.zeros((counts.shape[0], 1), counts.dtype), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
+        return np.concatenate(
+            [np.zeros((counts.shape[0], 1), counts.dtype), np.cumsum(counts[:, ::-1], axis=1)], axis=1
+        )
 
     def boundary(self, top_bins: np.ndarray, feasible: bool) -> Boundary:
         """The boundary selecting the ``top_bins[l]`` highest score bins of each level ``l``."""
@@ -300,7 +302,9 @@ def isotonic_rates(binning: Binning) -> np.ndarray:
     rows = binning.rows.astype(np.float64)
     rates = np.divide(binning.positives, rows, out=np.zeros_like(rows), where=rows > 0)
     weights = np.where(rows > 0, rows, 1e-12)
-    return np.stack([isotonic_regression(rates[l], sample_weight=weights[l], increasing=True) for l in range(len(rows))])
+    return np.stack(
+        [isotonic_regression(rates[l], sample_weight=weights[l], increasing=True) for l in range(len(rows))]
+    )
 
 
 def recalibrated_scores(binning: Binning, rates: np.ndarray, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from recsys_challenges.config import require
 
 TECHNIQUE = "uncertainty"
+
+
+def dataset_stage_parser(prog: str, description: str, out_help: str) -> argparse.ArgumentParser:
+    """Arguments shared by the per-dataset stages: the dataset key, ``--params`` and ``--out``."""
+    parser = argparse.ArgumentParser(prog=f"recsys_challenges {prog}", description=description)
+    parser.add_argument("dataset", help="a key of uncertainty.datasets in params.yaml")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, help=out_help)
+    return parser
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,10 @@ class SplitParams:
 
     def __post_init__(self) -> None:
         require(self.train > 0 and self.holdout > 0, "train and holdout fractions must be > 0")
-        require(self.train + self.holdout < 1.0, f"train + holdout must leave rows for test, got {self.train + self.holdout}")
+        require(
+            self.train + self.holdout < 1.0,
+            f"train + holdout must leave rows for test, got {self.train + self.holdout}",
+        )
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,9 @@ class ModelParams:
     epochs: int = 10
 
     def __post_init__(self) -> None:
-        require(len(self.hidden) >= 1 and min(self.hidden) >= 1, f"hidden must list layer widths >= 1, got {self.hidden}")
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1, f"hidden must list layer widths >= 1, got {self.hidden}"
+        )
         require(self.embedding_dim >= 1, "embedding_dim must be >= 1")
         require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         require(self.learning_rate > 0 and self.weight_decay >= 0, "learning_rate must be > 0, weight_decay >= 0")
@@ -100,7 +116,10 @@ class TrainParams:
 
     def __post_init__(self) -> None:
         require(self.torch_threads >= 1, f"torch_threads must be >= 1, got {self.torch_threads}")
-        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {self.seeds}")
+        require(
+            len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
+            f"seeds must be distinct, got {self.seeds}",
+        )
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,10 @@ class EvaluateParams:
 
     def __post_init__(self) -> None:
         require(len(self.precision_bounds) >= 1, "precision_bounds must not be empty")
-        require(all(0.0 < b <= 1.0 for b in self.precision_bounds), f"precision bounds must be in (0, 1], got {self.precision_bounds}")
+        require(
+            all(0.0 < b <= 1.0 for b in self.precision_bounds),
+            f"precision bounds must be in (0, 1], got {self.precision_bounds}",
+        )
         require(self.bootstrap_resamples >= 10, f"bootstrap_resamples must be >= 10, got {self.bootstrap_resamples}")
         require(self.c6_score_bins >= 1 and self.c6_levels >= 2, "c6_score_bins must be >= 1 and c6_levels >= 2")
 

@@ -53,7 +53,9 @@ class LabelledTable:
             raise DataError("labels must be 0 or 1")
 
     def take(self, rows: np.ndarray) -> LabelledTable:
-        return LabelledTable(self.numeric[rows], self.categorical[rows], self.cardinalities, self.labels[rows], self.groups[rows])
+        return LabelledTable(
+            self.numeric[rows], self.categorical[rows], self.cardinalities, self.labels[rows], self.groups[rows]
+        )
 
 
 def encode_categories(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -115,7 +117,13 @@ def criteo(folder: Path) -> LabelledTable:
     )
 
 
-OBD_CATEGORIES = ["item_id", "position", "campaign", *(f"user_feature_{i}" for i in range(4)), *(f"item_feature_{i}" for i in (1, 2, 3))]
+OBD_CATEGORIES = [
+    "item_id",
+    "position",
+    "campaign",
+    *(f"user_feature_{i}" for i in range(4)),
+    *(f"item_feature_{i}" for i in (1, 2, 3)),
+]
 
 
 def open_bandit(folder: Path) -> LabelledTable:

@@ -136,7 +136,9 @@ class ClassifierModule(L.LightningModule):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         embedding = self.network.embedding
         dense = [p for name, p in self.network.named_parameters() if not name.startswith("embedding.")]
-        optimizers: list[torch.optim.Optimizer] = [torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)]
+        optimizers: list[torch.optim.Optimizer] = [
+            torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
+        ]
         if embedding is not None:
             optimizers.append(torch.optim.SparseAdam(list(embedding.parameters()), lr=self.learning_rate))
         return optimizers
@@ -150,7 +152,12 @@ def mean_and_variance(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def predict_draws(
-    network: EnsembleMLP, numeric: np.ndarray, categorical: np.ndarray, passes: int, stochastic: bool, chunk: int = 65536
+    network: EnsembleMLP,
+    numeric: np.ndarray,
+    categorical: np.ndarray,
+    passes: int,
+    stochastic: bool,
+    chunk: int = 65536,
 ) -> np.ndarray:
     """``(passes * M, N)`` probabilities: ``passes`` forward passes of the ``M`` members.
 
@@ -160,7 +167,9 @@ def predict_draws(
     draws = []
     for _ in range(passes):
         parts = [
-            torch.sigmoid(network(torch.from_numpy(numeric[i : i + chunk]), torch.from_numpy(categorical[i : i + chunk])))
+            torch.sigmoid(
+                network(torch.from_numpy(numeric[i : i + chunk]), torch.from_numpy(categorical[i : i + chunk]))
+            )
             for i in range(0, len(numeric), chunk)
         ]
         draws.append(torch.cat(parts, dim=1).numpy())  # (M, N)

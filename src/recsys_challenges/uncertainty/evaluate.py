@@ -37,7 +37,6 @@ when that happens because nothing met the bound on the hold-out.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ from recsys_challenges.config import load_section
 from recsys_challenges.io import write_json
 from recsys_challenges.stats import bootstrap_ci, mean_ci
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, meets_bound
-from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams
+from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams, dataset_stage_parser
 from recsys_challenges.uncertainty.positivity import c6_slope, positivity_grid
 from recsys_challenges.uncertainty.train import PREDICTIONS_ROOT, load_predictions
 
@@ -80,7 +79,9 @@ def _finite_or_none(values: np.ndarray) -> list:
     return [[float(v) if np.isfinite(v) else None for v in row] for row in values]
 
 
-def c6_section(score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, params: EvaluateParams, seed: int) -> dict:
+def c6_section(
+    score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, params: EvaluateParams, seed: int
+) -> dict:
     grid = positivity_grid(score, uncertainty, labels, params.c6_score_bins, params.c6_levels)
     low, high = grid.interval()
     empty = grid.rows == 0
@@ -100,14 +101,18 @@ def c6_section(score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, p
     }
 
 
-def classifier_metrics(score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, params: EvaluateParams) -> dict[str, float]:
+def classifier_metrics(
+    score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, params: EvaluateParams
+) -> dict[str, float]:
     bins = params.c6_score_bins
     return {
         "test_auc": float(roc_auc_score(labels, score)),
         "test_average_precision": float(average_precision_score(labels, score)),
         "c6_slope": c6_slope(score, uncertainty, labels, bins),
         "c6_slope_upper": c6_slope(score, uncertainty, labels, bins, from_bin=bins // 2),
-        "c6_decreasing_fraction": positivity_grid(score, uncertainty, labels, bins, params.c6_levels).decreasing_fraction(),
+        "c6_decreasing_fraction": positivity_grid(
+            score, uncertainty, labels, bins, params.c6_levels
+        ).decreasing_fraction(),
     }
 
 
@@ -122,7 +127,9 @@ def _seed_mean_recall(selected: np.ndarray, unit_of_positive: np.ndarray, units:
     return statistic
 
 
-def evaluate(arrays: dict[str, np.ndarray], meta: dict, boundary_params: BoundaryParams, params: EvaluateParams) -> dict:
+def evaluate(
+    arrays: dict[str, np.ndarray], meta: dict, boundary_params: BoundaryParams, params: EvaluateParams
+) -> dict:
     """The metrics document of one dataset (layout in the module docstring)."""
     seeds = [int(s) for s in arrays["seeds"]]
     holdout_labels, test_labels = arrays["holdout_labels"], arrays["test_labels"]
@@ -165,9 +172,16 @@ def evaluate(arrays: dict[str, np.ndarray], meta: dict, boundary_params: Boundar
                 ]:
                     record(method, f"{metric}@{key}", value)
                 selections[method][key].append(chosen[positive_rows])
-                below[method][key] += int(chosen.any() and not meets_bound(test_labels[chosen].sum(), chosen.sum(), bound))
+                below[method][key] += int(
+                    chosen.any() and not meets_bound(test_labels[chosen].sum(), chosen.sum(), bound)
+                )
                 boundaries[method][key].append(
-                    {"seed": seed, "feasible": boundary.feasible, "level_edges": boundary.level_edges.tolist(), "thresholds": _json_thresholds(boundary)}
+                    {
+                        "seed": seed,
+                        "feasible": boundary.feasible,
+                        "level_edges": boundary.level_edges.tolist(),
+                        "thresholds": _json_thresholds(boundary),
+                    }
                 )
             for method in METHODS:
                 if method != BASELINE:
@@ -182,7 +196,8 @@ def evaluate(arrays: dict[str, np.ndarray], meta: dict, boundary_params: Boundar
     for bound in bounds:
         key = bound_key(bound)
         statistics = {
-            m: _seed_mean_recall(np.array(selections[m][key], dtype=np.float64), unit_of_positive, units) for m in METHODS
+            m: _seed_mean_recall(np.array(selections[m][key], dtype=np.float64), unit_of_positive, units)
+            for m in METHODS
         }
         everything = np.arange(units)
         for method, statistic in statistics.items():
@@ -229,11 +244,10 @@ def _estimate_and_ci(statistic, everything: np.ndarray, params: EvaluateParams) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges uncertainty-evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a key of uncertainty.datasets in params.yaml")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser = dataset_stage_parser(
+        "uncertainty-evaluate", __doc__.splitlines()[0], f"metrics file (default {METRICS_ROOT}/<dataset>.json)"
+    )
     parser.add_argument("--predictions", type=Path, help=f"predictions folder (default {PREDICTIONS_ROOT}/<dataset>)")
-    parser.add_argument("--out", type=Path, help=f"metrics file (default {METRICS_ROOT}/<dataset>.json)")
     args = parser.parse_args(argv)
     boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
     params = load_section(EvaluateParams, "uncertainty.evaluate", args.params)

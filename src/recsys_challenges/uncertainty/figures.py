@@ -16,7 +16,6 @@ Simulated datasets say so in every title.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from recsys_challenges.data.schema import DataError
 from recsys_challenges.io import atomic_dir
 from recsys_challenges.report.style import save_png, setup
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut
-from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams
+from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
 from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins
 from recsys_challenges.uncertainty.train import PREDICTIONS_ROOT, load_predictions
 
@@ -63,7 +62,8 @@ def c6_positivity(metrics: dict) -> plt.Figure:
             markersize=4,
             capsize=2,
             color=colours[level],
-            label=f"uncertainty level {level + 1}" + (" (lowest)" if level == 0 else " (highest)" if level == levels - 1 else ""),
+            label=f"uncertainty level {level + 1}"
+            + (" (lowest)" if level == 0 else " (highest)" if level == levels - 1 else ""),
         )
     axis.set_xscale("logit")
     axis.set_xlabel("mean score in cell (logit scale)")
@@ -105,7 +105,9 @@ def c7_recall(metrics: dict) -> plt.Figure:
         estimate = np.array([e["estimate"] for e in entries], dtype=np.float64)
         ci = np.array([e["ci95"] or [e["estimate"]] * 2 for e in entries], dtype=np.float64)
         x = np.array(bounds) + offset
-        left.errorbar(x, estimate, yerr=[estimate - ci[:, 0], ci[:, 1] - estimate], marker="o", capsize=3, label=LABELS[method])
+        left.errorbar(
+            x, estimate, yerr=[estimate - ci[:, 0], ci[:, 1] - estimate], marker="o", capsize=3, label=LABELS[method]
+        )
         precision = np.array([metrics["summary"][method][f"precision@{bound_key(b)}"]["mean"] for b in bounds])
         right.plot(x, precision, marker="o", label=LABELS[method])
     right.plot(bounds, bounds, color="grey", linestyle="--", label="bound")
@@ -118,7 +120,9 @@ def c7_recall(metrics: dict) -> plt.Figure:
     return figure
 
 
-def _draw_boundary(axis: plt.Axes, boundary: Boundary, x_range: tuple[float, float], y_range: tuple[float, float], **style) -> None:
+def _draw_boundary(
+    axis: plt.Axes, boundary: Boundary, x_range: tuple[float, float], y_range: tuple[float, float], **style
+) -> None:
     """Step line: each uncertainty level's score threshold across its band of uncertainty.
 
     A level that selects nothing (``+inf``) is drawn at the right edge, one that selects all at the left.
@@ -132,11 +136,16 @@ def _draw_boundary(axis: plt.Axes, boundary: Boundary, x_range: tuple[float, flo
     axis.plot(xs, ys, **style)
 
 
-def boundary_plane(arrays: dict[str, np.ndarray], metrics: dict, boundary_params: BoundaryParams, params: FigureParams) -> plt.Figure:
+def boundary_plane(
+    arrays: dict[str, np.ndarray], metrics: dict, boundary_params: BoundaryParams, params: FigureParams
+) -> plt.Figure:
     holdout_labels, labels = arrays["holdout_labels"], arrays["test_labels"]
     hold_out = HoldOut.prepare(
-        arrays["holdout_score"][0], arrays["holdout_uncertainty"][0], holdout_labels,
-        boundary_params.levels, grid_bins(len(holdout_labels), boundary_params),
+        arrays["holdout_score"][0],
+        arrays["holdout_uncertainty"][0],
+        holdout_labels,
+        boundary_params.levels,
+        grid_bins(len(holdout_labels), boundary_params),
     )
     score, uncertainty = arrays["test_score"][0], np.maximum(arrays["test_uncertainty"][0], TINY)
     rng = np.random.default_rng(0)
@@ -145,11 +154,29 @@ def boundary_plane(arrays: dict[str, np.ndarray], metrics: dict, boundary_params
     positives = np.flatnonzero(labels == 1)
     figure, axis = plt.subplots(figsize=(7, 5))
     clip = lambda s: np.clip(s, 1e-9, 1 - 1e-9)  # noqa: E731 (logit axis needs (0, 1))
-    axis.scatter(clip(score[shown]), uncertainty[shown], s=2, alpha=0.25, color="grey", label=f"test negatives ({shown.size} drawn)")
-    axis.scatter(clip(score[positives]), uncertainty[positives], s=4, alpha=0.6, color="tab:orange", label=f"test positives ({positives.size})")
+    axis.scatter(
+        clip(score[shown]),
+        uncertainty[shown],
+        s=2,
+        alpha=0.25,
+        color="grey",
+        label=f"test negatives ({shown.size} drawn)",
+    )
+    axis.scatter(
+        clip(score[positives]),
+        uncertainty[positives],
+        s=4,
+        alpha=0.6,
+        color="tab:orange",
+        label=f"test positives ({positives.size})",
+    )
     x_range = (float(clip(score.min())), float(clip(score.max())))
     y_range = (float(uncertainty.min()), float(uncertainty.max()))
-    styles = {"single": dict(color="black", linestyle=":"), "ew_dpmt": dict(color="tab:blue"), "mist": dict(color="tab:green", linestyle="--")}
+    styles = {
+        "single": dict(color="black", linestyle=":"),
+        "ew_dpmt": dict(color="tab:blue"),
+        "mist": dict(color="tab:green", linestyle="--"),
+    }
     for method, choose in METHODS.items():
         boundary = choose(hold_out, params.boundary_bound)
         note = "" if boundary.feasible else " (infeasible: selects nothing)"
@@ -159,16 +186,17 @@ def boundary_plane(arrays: dict[str, np.ndarray], metrics: dict, boundary_params
     axis.set_yscale("log")
     axis.set_xlabel("score: mean predicted probability (logit scale)")
     axis.set_ylabel("uncertainty: variance of the predicted probability")
-    axis.set_title(_title(metrics, f"boundaries at precision >= {params.boundary_bound:g}, seed {int(arrays['seeds'][0])}"))
+    axis.set_title(
+        _title(metrics, f"boundaries at precision >= {params.boundary_bound:g}, seed {int(arrays['seeds'][0])}")
+    )
     axis.legend(fontsize=7, loc="lower left")
     return figure
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges uncertainty-figures", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a key of uncertainty.datasets in params.yaml")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, help=f"figures folder (default {FIGURES_ROOT}/<dataset>)")
+    parser = dataset_stage_parser(
+        "uncertainty-figures", __doc__.splitlines()[0], f"figures folder (default {FIGURES_ROOT}/<dataset>)"
+    )
     args = parser.parse_args(argv)
     boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
     params = load_section(FigureParams, "uncertainty.figures", args.params)

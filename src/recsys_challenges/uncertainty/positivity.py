@@ -84,7 +84,9 @@ def assign_cells(score: np.ndarray, uncertainty: np.ndarray, edges: np.ndarray) 
     return score_bin, quantile
 
 
-def positivity_grid(score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, bins: int, levels: int) -> PositivityGrid:
+def positivity_grid(
+    score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, bins: int, levels: int
+) -> PositivityGrid:
     """Cells of equal-expected-positive score bins x within-bin uncertainty quantile levels."""
     edges = score_bin_edges(score, bins)
     score_bin, quantile = assign_cells(score, uncertainty, edges)

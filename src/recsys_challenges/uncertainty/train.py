@@ -14,7 +14,6 @@ split, training rows after down-sampling and seconds per seed).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -29,8 +28,14 @@ from recsys_challenges.config import load_section, to_dict
 from recsys_challenges.data.schema import DataError
 from recsys_challenges.io import atomic_dir, write_json
 from recsys_challenges.tracking import TrackingParams, run_loggers
-from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams
-from recsys_challenges.uncertainty.datasets import LOADERS, LabelledTable, downsample_negatives, split_by_group, standardise
+from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams, dataset_stage_parser
+from recsys_challenges.uncertainty.datasets import (
+    LOADERS,
+    LabelledTable,
+    downsample_negatives,
+    split_by_group,
+    standardise,
+)
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, EnsembleMLP, mean_and_variance
 
 PREDICTIONS_ROOT = Path("data/uncertainty/predictions")
@@ -55,9 +60,13 @@ def fit_and_predict(
         dropout=estimator.dropout(params),
     )
     data = TensorDataset(
-        torch.from_numpy(numeric_train), torch.from_numpy(train.categorical), torch.from_numpy(train.labels.astype(np.int64))
+        torch.from_numpy(numeric_train),
+        torch.from_numpy(train.categorical),
+        torch.from_numpy(train.labels.astype(np.int64)),
     )
-    loader = DataLoader(data, batch_size=params.model.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        data, batch_size=params.model.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     trainer = L.Trainer(
         max_epochs=params.model.epochs,
         accelerator="cpu",
@@ -88,7 +97,9 @@ def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking:
         arrays[f"{split}_labels"] = evaluated[split].labels
         arrays[f"{split}_groups"] = evaluated[split].groups
     per_seed = []
-    predictions: dict[str, list[np.ndarray]] = {f"{s}_{k}": [] for s in EVALUATED_SPLITS for k in ("score", "uncertainty")}
+    predictions: dict[str, list[np.ndarray]] = {
+        f"{s}_{k}": [] for s in EVALUATED_SPLITS for k in ("score", "uncertainty")
+    }
     for seed in params.seeds:
         started = time.perf_counter()
         kept = downsample_negatives(splits["train"].labels, spec.negative_keep, np.random.default_rng([seed, 1]))
@@ -100,7 +111,14 @@ def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking:
             predictions[f"{split}_score"].append(score)
             predictions[f"{split}_uncertainty"].append(uncertainty)
         seconds = time.perf_counter() - started
-        per_seed.append({"seed": seed, "train_rows": int(len(kept)), "train_positives": int(train.labels.sum()), "seconds": round(seconds, 1)})
+        per_seed.append(
+            {
+                "seed": seed,
+                "train_rows": int(len(kept)),
+                "train_positives": int(train.labels.sum()),
+                "seconds": round(seconds, 1),
+            }
+        )
         print(f"{name} seed {seed}: trained on {len(kept)} rows in {seconds:.1f}s")
     arrays |= {key: np.stack(values) for key, values in predictions.items()}
     meta = {
@@ -130,10 +148,9 @@ def load_predictions(folder: Path) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges uncertainty-train", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a key of uncertainty.datasets in params.yaml")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, help=f"output folder (default {PREDICTIONS_ROOT}/<dataset>)")
+    parser = dataset_stage_parser(
+        "uncertainty-train", __doc__.splitlines()[0], f"output folder (default {PREDICTIONS_ROOT}/<dataset>)"
+    )
     args = parser.parse_args(argv)
     spec = load_section(DatasetParams, f"uncertainty.datasets.{args.dataset}", args.params)
     params = load_section(TrainParams, "uncertainty.train", args.params)

@@ -47,12 +47,12 @@ class ClickLogParams:
 
     rows: int = 400_000
     seed: int = 0
-    click_rate: float = 0.03
+    click_rate: float = 0.1
     numeric_fields: int = 4
     categorical_fields: int = 6
     cardinality: int = 20_000
     zipf_exponent: float = 1.1
-    categorical_effect_std: float = 0.8
+    categorical_effect_std: float = 1.2
     interaction_effect_std: float = 0.6
     numeric_effect_std: float = 0.5
     missing_rate: float = 0.1
@@ -60,7 +60,9 @@ class ClickLogParams:
     def __post_init__(self) -> None:
         require(self.rows >= 10, f"rows must be >= 10, got {self.rows}")
         require(0.0 < self.click_rate < 0.5, f"click_rate must be in (0, 0.5), got {self.click_rate}")
-        require(self.numeric_fields >= 0 and self.categorical_fields >= 2, "need >= 0 numeric and >= 2 categorical fields")
+        require(
+            self.numeric_fields >= 0 and self.categorical_fields >= 2, "need >= 0 numeric and >= 2 categorical fields"
+        )
         require(self.cardinality >= 2, f"cardinality must be >= 2, got {self.cardinality}")
         require(self.zipf_exponent > 0, f"zipf_exponent must be > 0, got {self.zipf_exponent}")
         for name in ("categorical_effect_std", "interaction_effect_std", "numeric_effect_std"):
@@ -84,7 +86,9 @@ def simulate_click_log(params: ClickLogParams) -> TableData:
     rng = np.random.default_rng(params.seed)
     n, card = params.rows, params.cardinality
     frequency = zipf_probabilities(card, params.zipf_exponent)
-    values = np.stack([rng.choice(card, size=n, p=frequency) for _ in range(params.categorical_fields)], axis=1)  # (N, F)
+    values = np.stack(
+        [rng.choice(card, size=n, p=frequency) for _ in range(params.categorical_fields)], axis=1
+    )  # (N, F)
     effects = rng.normal(0.0, params.categorical_effect_std, size=(params.categorical_fields, card))  # (F, card)
     logits = effects[np.arange(params.categorical_fields)[None, :], values].sum(axis=1)  # (N,)
     pair_effects = rng.normal(0.0, params.interaction_effect_std, size=card)
