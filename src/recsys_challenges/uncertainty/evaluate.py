@@ -48,7 +48,7 @@ from recsys_challenges.stats import bootstrap_ci, mean_ci
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, meets_bound
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams, dataset_stage_parser
 from recsys_challenges.uncertainty.positivity import c6_slope, positivity_grid
-from recsys_challenges.uncertainty.train import PREDICTIONS_ROOT, load_predictions
+from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
 
 METRICS_ROOT = Path("reports/metrics") / TECHNIQUE
 BASELINE = "single"

@@ -29,7 +29,7 @@ from recsys_challenges.report.style import save_png, setup
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
 from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins
-from recsys_challenges.uncertainty.train import PREDICTIONS_ROOT, load_predictions
+from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
 LABELS = {"single": "single threshold", "ew_dpmt": "EW-DPMT", "mist": "MIST"}

@@ -6,15 +6,11 @@ then for every seed: down-sample the training negatives (``negative_keep``), sta
 with training statistics, train the estimator (``uncertainty.train.estimator``) with Lightning and
 write each hold-out and test row's score (mean probability) and uncertainty (variance).
 
-Output ``data/uncertainty/predictions/<dataset>/``: ``predictions.npz`` with ``seeds (S,)`` and, for
-split in (holdout, test), ``<split>_labels (n,)``, ``<split>_groups (n,)``, ``<split>_score (S, n)``,
-``<split>_uncertainty (S, n)``; and ``meta.json`` (dataset kind, estimator, rows and positives per
-split, training rows after down-sampling and seconds per seed).
+Output: ``data/uncertainty/predictions/<dataset>/`` (layout in :mod:`.predictions`).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,8 +21,6 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from recsys_challenges.config import load_section, to_dict
-from recsys_challenges.data.schema import DataError
-from recsys_challenges.io import atomic_dir, write_json
 from recsys_challenges.tracking import TrackingParams, run_loggers
 from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams, dataset_stage_parser
 from recsys_challenges.uncertainty.datasets import (
@@ -37,10 +31,7 @@ from recsys_challenges.uncertainty.datasets import (
     standardise,
 )
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, EnsembleMLP, mean_and_variance
-
-PREDICTIONS_ROOT = Path("data/uncertainty/predictions")
-PREDICTIONS_FILE = "predictions.npz"
-EVALUATED_SPLITS = ("holdout", "test")
+from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, save_predictions
 
 
 def fit_and_predict(
@@ -131,20 +122,8 @@ def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking:
         "groups": {split: int(np.unique(splits[split].groups).size) for split in splits},
         "per_seed": per_seed,
     }
-    with atomic_dir(out) as tmp:
-        np.savez_compressed(tmp / PREDICTIONS_FILE, **arrays)
-        write_json(tmp / "meta.json", meta)
+    save_predictions(out, arrays, meta)
     return meta
-
-
-def load_predictions(folder: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a predictions folder written by this stage: ``(arrays, meta)``."""
-    path = folder / PREDICTIONS_FILE
-    if not path.is_file():
-        raise DataError(f"{path}: predictions not found (run `dvc repro uncertainty_train@{folder.name}`)")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    return arrays, json.loads((folder / "meta.json").read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
