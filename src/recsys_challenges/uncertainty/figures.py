@@ -154,22 +154,11 @@ def boundary_plane(
     positives = np.flatnonzero(labels == 1)
     figure, axis = plt.subplots(figsize=(7, 5))
     clip = lambda s: np.clip(s, 1e-9, 1 - 1e-9)  # noqa: E731 (logit axis needs (0, 1))
-    axis.scatter(
-        clip(score[shown]),
-        uncertainty[shown],
-        s=2,
-        alpha=0.25,
-        color="grey",
-        label=f"test negatives ({shown.size} drawn)",
-    )
-    axis.scatter(
-        clip(score[positives]),
-        uncertainty[positives],
-        s=4,
-        alpha=0.6,
-        color="tab:orange",
-        label=f"test positives ({positives.size})",
-    )
+    for rows, size, alpha, colour, label in [
+        (shown, 2, 0.25, "grey", f"test negatives ({shown.size} drawn)"),
+        (positives, 4, 0.6, "tab:orange", f"test positives ({positives.size})"),
+    ]:
+        axis.scatter(clip(score[rows]), uncertainty[rows], s=size, alpha=alpha, color=colour, label=label)
     x_range = (float(clip(score.min())), float(clip(score.max())))
     y_range = (float(uncertainty.min()), float(uncertainty.max()))
     styles = {
