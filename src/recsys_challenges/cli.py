@@ -19,6 +19,11 @@ STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
     "profile": "recsys_challenges.profiles:main",
+    "uncertainty-simulate": "recsys_challenges.data.simulate.click_log:main",
+    "uncertainty-train": "recsys_challenges.uncertainty.train:main",
+    "uncertainty-evaluate": "recsys_challenges.uncertainty.evaluate:main",
+    "uncertainty-figures": "recsys_challenges.uncertainty.figures:main",
+    "uncertainty-bench": "recsys_challenges.uncertainty.bench:main",
 }
 
 
