@@ -24,6 +24,8 @@ STAGES: dict[str, str] = {
     "uncertainty-evaluate": "recsys_challenges.uncertainty.evaluate:main",
     "uncertainty-figures": "recsys_challenges.uncertainty.figures:main",
     "uncertainty-bench": "recsys_challenges.uncertainty.bench:main",
+    "report": "recsys_challenges.report.stage:main_claims",
+    "report-gallery": "recsys_challenges.report.stage:main_gallery",
 }
 
 

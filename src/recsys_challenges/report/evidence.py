@@ -74,6 +74,11 @@ def ci_above(summary: dict[str, Any], threshold: float = 0.0) -> bool:
     return summary["ci95"] is not None and summary["ci95"][0] > threshold
 
 
+def ci_below(summary: dict[str, Any], threshold: float = 0.0) -> bool:
+    """The 95% CI lies entirely below ``threshold`` (False with a single seed)."""
+    return summary["ci95"] is not None and summary["ci95"][1] < threshold
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One number behind a verdict: what was compared, on which data, and whether it passes the rule."""
@@ -99,10 +104,17 @@ class ClaimResult:
     evidence: list[Evidence] = field(default_factory=list)
 
 
-def count_passing(evidence: list[Evidence], data_kind: str = "real") -> tuple[int, int]:
-    """(datasets where every piece of evidence passes, datasets with evidence), for one data kind."""
+def count_passing(evidence: list[Evidence], data_kind: str = "real", quantity: str | None = None) -> tuple[int, int]:
+    """(datasets where every piece of evidence passes, datasets with evidence), for one data kind,
+    optionally only the evidence whose ``quantity`` starts with ``quantity``."""
     by_dataset: dict[str, list[bool]] = {}
     for item in evidence:
-        if item.data_kind == data_kind:
+        if item.data_kind == data_kind and (quantity is None or item.quantity.startswith(quantity)):
             by_dataset.setdefault(item.dataset, []).append(item.passes)
     return sum(all(v) for v in by_dataset.values()), len(by_dataset)
+
+
+def enough(counts: tuple[int, int], at_least: int = 2) -> bool:
+    """``counts`` = (passing, total): at least ``at_least`` pass, or all of them when fewer exist."""
+    passing, total = counts
+    return total > 0 and passing >= min(at_least, total)

@@ -1,0 +1,121 @@
+"""Stages ``report`` (claims.md, claims.json) and ``report_gallery`` (README.md, index.html).
+
+``report`` reads only ``reports/metrics/<technique>/<dataset>.json`` and applies the rules of
+:mod:`recsys_challenges.report.claims`. ``report_gallery`` adds every figure of
+``reports/figures/`` with one paragraph each (:data:`CAPTIONS`); the HTML page embeds the PNGs, so
+it opens offline (``make screenshot`` renders it in headless Chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from fnmatch import fnmatch
+from pathlib import Path
+
+from recsys_challenges.report.claims import CLAIMS, judge
+from recsys_challenges.report.evidence import ClaimResult, Evidence, load_metrics
+from recsys_challenges.report.render import (
+    Figure,
+    claims_json,
+    claims_markdown,
+    gallery_html,
+    gallery_markdown,
+    write_text,
+)
+
+REPORTS = Path("reports")
+
+# figure path (relative to reports/, fnmatch pattern) -> one paragraph; the first match wins
+CAPTIONS: dict[str, str] = {
+    "figures/directed/c1_direction_auc.png": (
+        "C1. Direction AUC on held-out one-way edges u -> v: how often a method scores u -> v above v -> u "
+        "(mean and 95% CI over seeds). Any symmetric scorer, such as one embedding per node with a dot "
+        "product, sits at 0.5; the popularity bar is the training-free in-degree rule, the bar to beat."
+    ),
+    "figures/directed/c2_ranking.png": (
+        "C2. Node recommendation: MRR and HitRate@10 of the true target ranked against every node (filtered), "
+        "per method and graph, mean and 95% CI over seeds."
+    ),
+    "figures/directed/c3_degree_buckets.png": (
+        "C3. MRR by source-degree bucket (q1 = lowest training degree), degree-adaptive against fixed fan-out "
+        "at equal mean neighbour budget: the talk expects the largest gain on the left."
+    ),
+    "figures/directed/example_forward_backward.png": (
+        "The talk's 'phone -> phone case' example on real Amazon products: the top targets of s_u . t_v "
+        "(forward, bought after u) against the top sources of s_w . t_u (backward, bought before u)."
+    ),
+    "figures/delayed/c4_methods.png": (
+        "C4. AUC, PR-AUC and NLL of every method over the whole stream (mean and 95% CI over seeds); real "
+        "Taobao and the calibrated simulator in separate rows."
+    ),
+    "figures/delayed/c4_stream.png": "C4. AUC and NLL over the stream, seed mean, rolling over a day of hourly slots.",
+    "figures/delayed/c5_signals.png": (
+        "C5. Relative improvement RI = (M - vanilla) / (oracle - vanilla) with and without pre-conversion "
+        "signals in the weights, and on the simulator at several signal strengths."
+    ),
+    "figures/delayed/waiting_tradeoff.png": (
+        "The waiting-N trade-off: waiting longer gives more correct labels but staler data; the reference lines "
+        "are the oracle, ES-DFM and the signal-aware weights."
+    ),
+    "figures/uncertainty/*/c6_positivity.png": (
+        "C6. Test positivity rate against the mean score, one curve per uncertainty level (quantiles within each "
+        "score bin), Clopper-Pearson 95% intervals: the claim expects the high-uncertainty curves below."
+    ),
+    "figures/uncertainty/*/c6_heatmap.png": "C6. The same positivity rates over (score bin, uncertainty level).",
+    "figures/uncertainty/*/c7_recall.png": (
+        "C7. Test recall (bootstrap 95% CI) and precision against the precision bound for one threshold, "
+        "EW-DPMT and MIST, all chosen on the hold-out split."
+    ),
+    "figures/uncertainty/*/boundary.png": (
+        "The decision boundaries chosen on the hold-out, drawn over the test rows in the (score, uncertainty) "
+        "plane: one threshold per uncertainty level against the single threshold."
+    ),
+}
+UNCAPTIONED = "(no paragraph registered for this figure in report/stage.py:CAPTIONS)"
+
+
+def figures(root: Path) -> list[Figure]:
+    """Every PNG under ``root/figures`` with its technique and paragraph, in path order."""
+    found = []
+    for path in sorted((root / "figures").rglob("*.png")):
+        relative = path.relative_to(root).as_posix()
+        dataset = path.parent.name if path.parent.parent.name != "figures" else ""
+        caption = next((text for pattern, text in CAPTIONS.items() if fnmatch(relative, pattern)), UNCAPTIONED)
+        prefix = f"{dataset}: " if dataset else ""
+        found.append(Figure(relative, relative.split("/")[1], prefix + caption))
+    return found
+
+
+def load_results(path: Path) -> dict[str, ClaimResult]:
+    """The verdicts written by ``report`` (claims.json), for the gallery."""
+    payload = json.loads(path.read_text())
+    return {
+        claim_id: ClaimResult(claim_id, entry["verdict"], entry["reason"], [Evidence(**e) for e in entry["evidence"]])
+        for claim_id, entry in payload.items()
+    }
+
+
+def main_claims(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="report", description="Claim verdicts from reports/metrics/**.json")
+    parser.add_argument("--root", type=Path, default=REPORTS)
+    args = parser.parse_args(argv)
+    results = judge(load_metrics(args.root / "metrics"))
+    texts = list(CLAIMS)
+    write_text(args.root / "claims.md", claims_markdown(texts, results))
+    write_text(args.root / "claims.json", claims_json(texts, results))
+    for claim_id, result in results.items():
+        print(f"{claim_id}: {result.verdict}: {result.reason}")
+    return 0
+
+
+def main_gallery(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="report-gallery", description="reports/README.md and index.html")
+    parser.add_argument("--root", type=Path, default=REPORTS)
+    args = parser.parse_args(argv)
+    results = load_results(args.root / "claims.json")
+    found, texts = figures(args.root), list(CLAIMS)
+    write_text(args.root / "README.md", gallery_markdown(found, results, texts))
+    write_text(args.root / "index.html", gallery_html(found, results, texts, args.root))
+    print(f"{len(found)} figures in {args.root / 'README.md'} and {args.root / 'index.html'}")
+    return 0

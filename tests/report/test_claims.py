@@ -1,0 +1,124 @@
+"""Each claim's rule on hand-made metrics files, one per verdict; the arithmetic is per-seed gaps.
+
+Three seeds with gaps (g, g, g) give a CI collapsed on g, and gaps (+d, -d, 0) a CI around 0,
+so ``clear`` below always passes the rule's CI test and ``noise`` never does.
+"""
+
+import json
+
+import pytest
+
+from recsys_challenges.report.claims import judge
+from recsys_challenges.report.evidence import load_metrics
+from recsys_challenges.stats import mean_ci
+
+BASE = [0.5, 0.6, 0.7]
+
+
+def clear(gap):  # per-seed values BASE + gap: a paired gap of exactly ``gap``
+    return mean_ci([b + gap for b in BASE])
+
+
+def noise(gap):  # per-seed gaps gap + 0.05, gap - 0.05, gap: the CI spans 0 for |gap| < 0.05
+    return mean_ci([b + gap + d for b, d in zip(BASE, (0.05, -0.05, 0.0))])
+
+
+def exactly(value):  # a quantity (not a gap) equal to ``value`` on every seed
+    return mean_ci([value] * 3)
+
+
+def around(value):  # value + 0.05, value - 0.05, value: t(2) CI half-width 0.124, spans 0 for |value| < 0.1
+    return mean_ci([value + 0.05, value - 0.05, value])
+
+
+def write(root, technique, dataset, content, data_kind="real"):
+    path = root / technique / f"{dataset}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"technique": technique, "dataset": dataset, "data_kind": data_kind, "seeds": [0, 1, 2], **content}))
+
+
+def directed(dual_direction, dual_rank, low_bucket, high_bucket, rule_direction=None):
+    """dual_adaptive's gaps over sage (direction), over every baseline (ranking) and over dual_fixed
+    in the lowest/highest degree bucket; every other method sits on BASE, the in-degree rule
+    (popularity) too unless ``rule_direction`` says otherwise."""
+    methods = ["dual_fixed", "sage", "shallow", "gravity_gae", "popularity"]
+    summary = {m: {k: clear(0.0) for k in ("direction_auc", "mrr", "hitrate@10")} for m in methods}
+    summary["popularity"]["direction_auc"] = rule_direction or clear(0.0)
+    summary["dual_adaptive"] = {"direction_auc": dual_direction, "mrr": dual_rank, "hitrate@10": dual_rank}
+    by_degree = {m: {"q1": {"mrr": clear(0.0)}, "q2": {"mrr": clear(0.0)}} for m in methods}
+    by_degree["dual_adaptive"] = {"q1": {"mrr": low_bucket}, "q2": {"mrr": high_bucket}}
+    return {"summary": summary, "by_degree": by_degree}
+
+
+def delayed(pcaw_auc, pcaw_nll, esdfm_auc):
+    names = ["oracle", "vanilla", "waiting_1h", "waiting_24h", "fsiw", "pcaw_fsiw"]
+    summary = {m: {"auc": clear(0.0), "pr_auc": clear(0.0), "nll": clear(0.0)} for m in names}
+    summary["pcaw"] = {"auc": pcaw_auc, "pr_auc": clear(0.0), "nll": pcaw_nll}
+    summary["esdfm"] = {"auc": esdfm_auc, "pr_auc": clear(0.0), "nll": clear(0.0)}
+    return {"summary": summary}
+
+
+def uncertainty(slope, gain):
+    gains = {f"recall_gain@{b}": gain for b in (0.5, 0.8, 0.9)}
+    return {"summary": {"classifier": {"c6_slope": slope}, "ew_dpmt": gains, "mist": gains, "single": {}}}
+
+
+def verdicts(root):
+    return {k: r.verdict for k, r in judge(load_metrics(root)).items()}
+
+
+def test_every_claim_reproduced(tmp_path):
+    for name in ("a", "b"):
+        write(tmp_path, "directed", name, directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01)))
+    write(tmp_path, "delayed", "taobao", delayed(clear(0.02), clear(-0.01), clear(0.0)))
+    write(tmp_path, "delayed", "sim", delayed(clear(0.02), clear(-0.01), clear(0.0)), "simulated")
+    for name in ("kdd", "taobao"):
+        write(tmp_path, "uncertainty", name, uncertainty(exactly(-0.9), exactly(0.3)))
+    assert set(verdicts(tmp_path).values()) == {"reproduced"}
+
+
+def test_no_metrics_means_no_data(tmp_path):
+    (tmp_path / "x").mkdir()
+    assert set(verdicts(tmp_path).values()) == {"no data"}
+
+
+def test_directed_partly_and_not(tmp_path):
+    # C1: dual beats sage on both graphs but the in-degree rule beats dual on both -> partly.
+    # C2: dual beats every baseline on graph a only -> 1/2, not the required majority of 2 -> partly.
+    # C3: no lowest-bucket win; overall (= the ranking gap) wins on 1/2 graphs only -> not reproduced.
+    write(tmp_path, "directed", "a", directed(clear(0.2), clear(0.1), noise(0.01), clear(0.0), clear(0.3)))
+    write(tmp_path, "directed", "b", directed(clear(0.2), noise(0.0), noise(0.0), clear(0.0), clear(0.3)))
+    v = verdicts(tmp_path)
+    assert (v["C1"], v["C2"], v["C3"]) == ("partly reproduced", "partly reproduced", "not reproduced")
+
+
+def test_c3_needs_low_degree_gain_above_high_degree_gain(tmp_path):
+    for name in ("a", "b"):  # adaptive wins in both buckets, more for high-degree nodes
+        write(tmp_path, "directed", name, directed(clear(0.2), clear(0.1), clear(0.01), clear(0.05)))
+    assert verdicts(tmp_path)["C3"] == "partly reproduced"
+
+
+def test_delayed_verdicts_follow_the_streams(tmp_path):
+    # real stream: pcaw loses to vanilla; simulated stream: wins everywhere -> C4 partly;
+    # ES-DFM (no signals) 0.05 above BASE beats pcaw on both streams -> C5 not reproduced
+    write(tmp_path, "delayed", "taobao", delayed(clear(-0.01), clear(0.01), clear(0.05)))
+    write(tmp_path, "delayed", "sim", delayed(clear(0.02), clear(-0.01), clear(0.05)), "simulated")
+    v = verdicts(tmp_path)
+    assert (v["C4"], v["C5"]) == ("partly reproduced", "not reproduced")  # esdfm ahead on both streams
+
+
+def test_changing_a_metrics_file_changes_the_verdict(tmp_path):
+    write(tmp_path, "uncertainty", "kdd", uncertainty(around(-0.01), around(0.01)))
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("not reproduced", "not reproduced")
+    write(tmp_path, "uncertainty", "sim", uncertainty(exactly(-0.5), exactly(0.3)), "simulated")
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("partly reproduced", "partly reproduced")
+    write(tmp_path, "uncertainty", "kdd", uncertainty(exactly(-0.5), exactly(0.3)))
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("reproduced", "reproduced")
+
+
+@pytest.mark.parametrize("high_gain, expected", [(exactly(0.3), "reproduced"), (around(0.0), "not reproduced")])
+def test_c7_looks_only_at_high_precision_bounds(tmp_path, high_gain, expected):
+    content = uncertainty(exactly(-0.5), high_gain)
+    content["summary"]["ew_dpmt"]["recall_gain@0.5"] = around(0.0)  # below 0.8: ignored
+    write(tmp_path, "uncertainty", "kdd", content)
+    assert verdicts(tmp_path)["C7"] == expected
