@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro test test-all clean-venv
+.PHONY: setup repro test test-all bench screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -30,6 +30,15 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	pytest --run-slow $(PYTEST_ARGS)
+
+# the scale table (reports/bench.json): each workload in a fresh process, with its peak memory;
+# the real-data rows read the default pipeline's outputs, so run `make repro` first (~40 min on 2 cores)
+bench: $(STAMP)
+	python -m recsys_challenges bench
+
+# the offline report rendered by headless Chromium (apt install chromium) into reports/screenshot.png
+screenshot: $(STAMP)
+	python -m recsys_challenges screenshot
 
 clean-venv:
 	rm -rf $(VENV)

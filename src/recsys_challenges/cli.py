@@ -19,6 +19,7 @@ STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
     "profile": "recsys_challenges.profiles:main",
+    "bench": "recsys_challenges.bench:main",
     "uncertainty-simulate": "recsys_challenges.data.simulate.click_log:main",
     "uncertainty-train": "recsys_challenges.uncertainty.train:main",
     "uncertainty-evaluate": "recsys_challenges.uncertainty.evaluate:main",
@@ -26,6 +27,7 @@ STAGES: dict[str, str] = {
     "uncertainty-bench": "recsys_challenges.uncertainty.bench:main",
     "report": "recsys_challenges.report.stage:main_claims",
     "report-gallery": "recsys_challenges.report.stage:main_gallery",
+    "screenshot": "recsys_challenges.report.screenshot:main",
 }
 
 

@@ -16,7 +16,8 @@ once on the test split; C6 is measured on the test split. Output
          "recall_gain@<b>"}},                           # ew_dpmt, mist only: R / R_single - 1 per
                                                         # seed (left out if R_single = 0 for a seed)
      "config": {"estimator", "levels", "bins", "rows_per_bin", "precision_bounds", ...},
-     "data": {"rows": {split: n}, "positives": {split: n}, "negative_keep", "per_seed": [...]},
+     "data": {"rows": {split: n}, "positives": {split: n}, "negative_keep",
+              "per_seed": [{"seed", "train_rows", "train_positives"}]},
      "c6": {"score_bins", "levels", "seed",             # the grid of the first seed, test split
             "score_edges": [S - 1], "rows", "positives", "rate", "ci95_low", "ci95_high",
             "mean_score", "mean_uncertainty": [[S x L]] (rate and bounds null where a cell is empty)},
@@ -224,7 +225,9 @@ def evaluate(
             "precision_bounds": bounds,
             "bootstrap_resamples": params.bootstrap_resamples,
         },
-        "data": {k: meta[k] for k in ("rows", "positives", "groups", "negative_keep", "per_seed")},
+        # wall times stay in the predictions' meta.json: the metrics file is byte-identical across runs
+        "data": {k: meta[k] for k in ("rows", "positives", "groups", "negative_keep")}
+        | {"per_seed": [{k: v for k, v in run.items() if k != "seconds"} for run in meta["per_seed"]]},
         "c6": c6_section(arrays["test_score"][0], arrays["test_uncertainty"][0], test_labels, params, seeds[0]),
         "c7": {
             "precision_bounds": bounds,
