@@ -37,10 +37,11 @@ def test_taobao_bad_rows(tmp_path, line, message):
         PARSERS["taobao_user_behavior"](tmp_path)
 
 
-def test_kddcup_nan_feature_is_an_error(tmp_path, mirror):
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_kddcup_nan_or_infinite_feature_is_an_error(tmp_path, mirror, bad):
     frame = pd.read_parquet(mirror / "classification/kddcup2004_protein_homology_widedeep/bio_train.parquet.brotli")
     frame = frame.head(50).copy()
-    frame.loc[7, "12"] = np.nan
+    frame.loc[7, "12"] = bad
     frame.to_parquet(tmp_path / "bio_train.parquet.brotli")
     with pytest.raises(DataError, match=r"bio_train.parquet.brotli: column '12' has 1 NaN or infinite value\(s\), first at row 7"):
         PARSERS["kddcup2004_protein"](tmp_path)
