@@ -6,14 +6,16 @@ mapping tagged ``!replace`` replaces the whole mapping (e.g. the tiny profile's
 
 * ``python -m recsys_challenges profile apply experiments/quick.yaml`` rewrites params.yaml
   (for a plain ``dvc repro``);
-* ``dvc exp run $(python -m recsys_challenges profile args experiments/quick.yaml)`` runs it as a
-  DVC experiment without touching the workspace's params.yaml.
+* ``python -m recsys_challenges profile exp experiments/quick.yaml`` runs it as the DVC experiment
+  ``quick`` (``dvc exp run --name quick -S ...``) without touching the workspace's params.yaml;
+  ``profile args`` prints those ``-S`` arguments, quoted for ``eval "dvc exp run $(...)"``.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +96,24 @@ def dvc_set_args(base: dict[str, Any], overrides: dict[str, Any], prefix: str = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recsys_challenges profile", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["apply", "args"], help="rewrite params.yaml, or print dvc exp run -S args")
+    parser.add_argument(
+        "action", choices=["apply", "args", "exp"],
+        help="rewrite params.yaml; print `dvc exp run` -S args (for eval); or run `dvc exp run` named after the profile",
+    )
     parser.add_argument("profile", type=Path, help="a profile file, e.g. experiments/quick.yaml")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("dvc_args", nargs="*", help="exp: more `dvc exp run` arguments, after --")
     args = parser.parse_args(argv)
     base, overrides = read_yaml(args.params), read_profile(args.profile)
     if args.action == "apply":
         with atomic_file(args.params) as tmp:
             tmp.write_text(yaml.safe_dump(merge(base, overrides), sort_keys=False, width=100))
         print(f"applied {args.profile} to {args.params}")
-    else:
+    elif args.action == "args":
         print(" ".join(f"'{a}'" if a != "-S" else a for a in dvc_set_args(base, overrides)))
+    else:
+        command = ["dvc", "exp", "run", "--name", args.profile.stem, *dvc_set_args(base, overrides), *args.dvc_args]
+        print(" ".join(command), flush=True)
+        return subprocess.run(command, check=False).returncode
     return 0
 

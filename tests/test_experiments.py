@@ -1,0 +1,32 @@
+"""Experiments: an ablation profile runs as a named ``dvc exp`` on a copy of the tiny project, and
+``dvc exp show``, ``dvc params diff`` and ``dvc metrics diff`` compare it with the baseline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+from tests.conftest import BIN, run_checked
+
+GIT_USER = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+def test_ablation_is_an_experiment_with_params_and_metrics_diffs(tiny_project, tmp_path):
+    work, env, _ = tiny_project
+    copy = tmp_path / "project"
+    shutil.copytree(work, copy, symlinks=True)
+    env = env | GIT_USER | {"PYTHONPATH": str(copy / "src")}
+    run_checked(["git", "add", "-A"], copy, env)
+    run_checked(["git", "commit", "-qm", "tiny profile, reproduced"], copy, env)
+    profile = [sys.executable, "-m", "recsys_challenges", "profile", "exp", "experiments/ablation_levels_1.yaml"]
+    run_checked(profile, copy, env)
+
+    shown = run_checked([str(BIN / "dvc"), "exp", "show", "--json"], copy, env).stdout
+    assert "ablation_levels_1" in shown
+    dvc = str(BIN / "dvc")
+    params = json.loads(run_checked([dvc, "params", "diff", "HEAD", "ablation_levels_1", "--json"], copy, env).stdout)
+    assert params["params.yaml"]["uncertainty.boundaries.levels"]["new"] == 1
+    metrics = json.loads(run_checked([dvc, "metrics", "diff", "HEAD", "ablation_levels_1", "--json"], copy, env).stdout)
+    changed = metrics["reports/metrics/uncertainty/criteo_head.json"]
+    assert any(key.startswith("summary.ew_dpmt.recall") for key in changed)
