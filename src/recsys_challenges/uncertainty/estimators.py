@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from recsys_challenges.distributed import shard
 from recsys_challenges.uncertainty.config import TrainParams
 
 
@@ -111,6 +112,10 @@ class ClassifierModule(L.LightningModule):
 
     AdamW for the dense layers, SparseAdam (same learning rate, no weight decay) for the sparse
     embedding tables; two optimizers, so the step is written out (manual optimisation).
+
+    Under DDP every process receives the same *global* batch and trains on its strided shard
+    (:func:`recsys_challenges.distributed.shard`), its loss scaled by ``W n_r / B`` so that the
+    all-reduced (averaged) gradient is the one-process gradient of the whole batch.
     """
 
     def __init__(self, network: EnsembleMLP, learning_rate: float, weight_decay: float) -> None:
@@ -121,16 +126,20 @@ class ClassifierModule(L.LightningModule):
         self.weight_decay = weight_decay
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
-        numeric, categorical, labels = batch
+        world_size = self.trainer.world_size
+        global_rows = batch[0].shape[0]
+        numeric, categorical, labels = (shard(t, self.global_rank, world_size) for t in batch)  # (B / W, ...)
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
-        loss = ensemble_loss(self.network(numeric, categorical), labels)
+        loss = ensemble_loss(self.network(numeric, categorical), labels) * (labels.shape[0] * world_size / global_rows)
         for optimizer in optimizers:
             optimizer.zero_grad()
         self.manual_backward(loss)
         for optimizer in optimizers:
             optimizer.step()
-        self.log("train/loss", loss.detach() / self.network.members, prog_bar=True, on_step=False, on_epoch=True)
+        self.log(
+            "train/loss", loss.detach() / self.network.members, prog_bar=True, on_step=False, on_epoch=True, sync_dist=True
+        )
         return loss
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

@@ -20,7 +20,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from lightning.pytorch.utilities import rank_zero_only
+
 from recsys_challenges.config import load_section, to_dict
+from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.tracking import TrackingParams, run_loggers
 from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams, dataset_stage_parser
 from recsys_challenges.uncertainty.datasets import (
@@ -35,9 +38,19 @@ from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTI
 
 
 def fit_and_predict(
-    train: LabelledTable, evaluated: dict[str, LabelledTable], params: TrainParams, seed: int, logger: list | bool
+    train: LabelledTable,
+    evaluated: dict[str, LabelledTable],
+    params: TrainParams,
+    seed: int,
+    logger: list | bool,
+    trainer_params: TrainerParams = TrainerParams(),
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Train the configured estimator on ``train`` with ``seed``; ``{split: (score, uncertainty)}``."""
+    """Train the configured estimator on ``train`` with ``seed``; ``{split: (score, uncertainty)}``.
+
+    Under DDP (``trainer_params``) every process walks the same seeded order of global batches and
+    trains on its shard of each (:class:`ClassifierModule`); the trained parameters are then equal
+    on every process, which all predict the evaluated splits alike.
+    """
     L.seed_everything(seed, workers=True)
     torch.set_num_threads(params.torch_threads)
     estimator = ESTIMATORS[params.estimator]
@@ -60,9 +73,9 @@ def fit_and_predict(
     )
     trainer = L.Trainer(
         max_epochs=params.model.epochs,
-        accelerator="cpu",
-        devices=1,
         deterministic=True,
+        use_distributed_sampler=False,  # the same global batches everywhere; the module shards them
+        **trainer_params.trainer_kwargs(),
         logger=logger,
         enable_checkpointing=False,
         enable_model_summary=False,
@@ -77,8 +90,16 @@ def fit_and_predict(
     }
 
 
-def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking: TrackingParams, out: Path) -> dict:
-    """Run every seed on dataset ``name`` and write the predictions folder ``out``; return its meta."""
+def train_dataset(
+    name: str,
+    spec: DatasetParams,
+    params: TrainParams,
+    tracking: TrackingParams,
+    out: Path,
+    trainer_params: TrainerParams = TrainerParams(),
+) -> dict:
+    """Run every seed on dataset ``name`` and write the predictions folder ``out`` (rank 0 of a DDP
+    run only: the other processes hold the same predictions); return its meta."""
     table = LOADERS[spec.loader](Path(spec.folder))
     rows = split_by_group(table.groups, params.split.train, params.split.holdout, params.split.seed)
     splits = {split: table.take(index) for split, index in rows.items()}
@@ -97,7 +118,7 @@ def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking:
         train = splits["train"].take(kept)
         config = {"dataset": name, "seed": seed, "dataset_params": to_dict(spec), "train": to_dict(params)}
         with run_loggers(tracking, TECHNIQUE, name, f"seed{seed}", config) as loggers:
-            result = fit_and_predict(train, evaluated, params, seed, loggers or False)
+            result = fit_and_predict(train, evaluated, params, seed, loggers or False, trainer_params)
         for split, (score, uncertainty) in result.items():
             predictions[f"{split}_score"].append(score)
             predictions[f"{split}_uncertainty"].append(uncertainty)
@@ -122,7 +143,8 @@ def train_dataset(name: str, spec: DatasetParams, params: TrainParams, tracking:
         "groups": {split: int(np.unique(splits[split].groups).size) for split in splits},
         "per_seed": per_seed,
     }
-    save_predictions(out, arrays, meta)
+    if rank_zero_only.rank == 0:
+        save_predictions(out, arrays, meta)
     return meta
 
 
@@ -134,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = load_section(DatasetParams, f"uncertainty.datasets.{args.dataset}", args.params)
     params = load_section(TrainParams, "uncertainty.train", args.params)
     tracking = load_section(TrackingParams, "tracking", args.params)
-    meta = train_dataset(args.dataset, spec, params, tracking, args.out or PREDICTIONS_ROOT / args.dataset)
+    trainer_params = load_section(TrainerParams, "trainer", args.params)
+    out = args.out or PREDICTIONS_ROOT / args.dataset
+    meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params)
     print(f"{args.dataset}: predictions for {meta['rows']['holdout']} hold-out and {meta['rows']['test']} test rows")
     return 0
