@@ -19,6 +19,10 @@ STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
     "profile": "recsys_challenges.profiles:main",
+    "delayed-conversions": "recsys_challenges.delayed.build:main",
+    "delayed-stream": "recsys_challenges.delayed.train:main",
+    "delayed-figures": "recsys_challenges.delayed.figures:main",
+    "delayed-bench": "recsys_challenges.delayed.bench:main",
 }
 
 
