@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from recsys_challenges.delayed.models import HashedMLP, hash_ids, optimizers
+from recsys_challenges.delayed.models import HashedMLP, LazyAdam, hash_ids, optimizers
 
 
 def test_hash_ids_is_deterministic_in_range_and_salted_by_field():
@@ -37,3 +38,27 @@ def test_lazy_adam_only_moves_the_rows_a_batch_uses():
         optimizer.step()
     moved = (net.embedding.weight.detach() != before).any(dim=1)
     assert moved.nonzero().flatten().tolist() == [3, 5]
+
+
+def test_lazy_adam_matches_sparse_adam():
+    torch.manual_seed(0)
+    ours, reference = torch.nn.Embedding(50, 3, sparse=True), torch.nn.Embedding(50, 3, sparse=True)
+    reference.weight.data.copy_(ours.weight.data)
+    optimisers = [(ours, LazyAdam([ours.weight], lr=0.05)), (reference, torch.optim.SparseAdam([reference.weight], lr=0.05))]
+    for _ in range(8):
+        rows = torch.randint(0, 10, (20,))  # repeated rows: their gradients add up
+        for table, optimizer in optimisers:
+            optimizer.zero_grad()
+            (table(rows) ** 2).sum().backward()
+            optimizer.step()
+    assert torch.allclose(ours.weight, reference.weight, atol=1e-6)
+
+
+def test_lazy_adam_first_step_by_hand():
+    # first Adam step: m = 0.1 g, v = 0.001 g^2, bias-corrected m/sqrt(v) = sign(g): the row moves by -lr
+    table = torch.nn.Embedding(4, 1, sparse=True)
+    torch.nn.init.zeros_(table.weight)
+    optimizer = LazyAdam([table.weight], lr=0.5)
+    (3.0 * table(torch.tensor([2]))).sum().backward()  # gradient 3 on row 2 only
+    optimizer.step()
+    assert table.weight.flatten().tolist() == pytest.approx([0.0, 0.0, -0.5, 0.0], abs=1e-6)

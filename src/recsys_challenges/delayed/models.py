@@ -75,11 +75,48 @@ class HashedMLP(nn.Module):
         return self.mlp(torch.cat([embedded, dense], dim=1))  # (B, heads)
 
 
+class LazyAdam(torch.optim.Optimizer):
+    """Adam on the rows of a sparse gradient only (TensorFlow's LazyAdam; same updates as ``SparseAdam``).
+
+    Moments of the rows a minibatch does not touch are left as they are. Written with
+    ``index_select``/``index_copy_``/``index_add_``, which on CPU cost a third of what
+    ``SparseAdam``'s coalescing and advanced indexing do for the small batches of the stream.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if not param.grad.is_sparse:
+                    raise ValueError("LazyAdam needs the sparse gradient of nn.Embedding(sparse=True)")
+                state = self.state[param]
+                if not state:
+                    state.update(step=0, m=torch.zeros_like(param), v=torch.zeros_like(param))
+                state["step"] += 1
+                grad = param.grad
+                rows, inverse = torch.unique(grad._indices()[0], return_inverse=True)  # (R,), (nnz,)
+                summed = torch.zeros(rows.numel(), param.shape[1], dtype=param.dtype).index_add_(0, inverse, grad._values())
+                m = state["m"].index_select(0, rows).mul_(beta1).add_(summed, alpha=1 - beta1)  # (R, d)
+                v = state["v"].index_select(0, rows).mul_(beta2).addcmul_(summed, summed, value=1 - beta2)
+                state["m"].index_copy_(0, rows, m)
+                state["v"].index_copy_(0, rows, v)
+                t = state["step"]
+                size = group["lr"] * (1 - beta2**t) ** 0.5 / (1 - beta1**t)
+                param.index_add_(0, rows, m.div_(v.sqrt_().add_(group["eps"])), alpha=-size)
+
+
 def optimizers(net: HashedMLP, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
-    """Lazy Adam: ``SparseAdam`` on the embedding rows a batch touches, ``Adam`` (with L2) on the MLP.
+    """:class:`LazyAdam` on the embedding rows a batch touches, ``Adam`` (with L2) on the MLP.
 
     A dense Adam step would update every bucket of every field at each minibatch, which costs
     more than the forward and backward passes of the small batches the stream trains on.
     """
-    return [torch.optim.SparseAdam(list(net.embedding.parameters()), lr=lr),
+    return [LazyAdam(list(net.embedding.parameters()), lr=lr),
             torch.optim.Adam(net.mlp.parameters(), lr=lr, weight_decay=weight_decay)]
