@@ -23,6 +23,11 @@ STAGES: dict[str, str] = {
     "delayed-stream": "recsys_challenges.delayed.train:main",
     "delayed-figures": "recsys_challenges.delayed.figures:main",
     "delayed-bench": "recsys_challenges.delayed.bench:main",
+    "uncertainty-simulate": "recsys_challenges.data.simulate.click_log:main",
+    "uncertainty-train": "recsys_challenges.uncertainty.train:main",
+    "uncertainty-evaluate": "recsys_challenges.uncertainty.evaluate:main",
+    "uncertainty-figures": "recsys_challenges.uncertainty.figures:main",
+    "uncertainty-bench": "recsys_challenges.uncertainty.bench:main",
 }
 
 
