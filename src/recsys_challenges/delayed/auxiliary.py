@@ -113,10 +113,12 @@ def elapsed_window_sample(clicks: ClickBatch, signals: SignalBatch, family: AuxF
     return AuxData(rows, aux_dense(family, np.full(rows.size, elapsed_s), counts), labels, masks)
 
 
-def masked_two_head_loss(logits: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def masked_two_head_loss(logits: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
+                         counts: torch.Tensor | None = None) -> torch.Tensor:
     """Sum over heads of the mean BCE over each head's masked rows (ES-DFM's ``delay_tn_dp_loss``).
 
-    Shapes: logits, labels, masks ``(B, 2)``.
+    Shapes: logits, labels, masks ``(B, 2)``; ``counts`` ``(2,)`` the masked rows per head to divide
+    by, ``masks.sum(0)`` by default (a process's shard of a global minibatch passes the global counts).
     """
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")  # (B, 2)
-    return ((losses * masks).sum(0) / masks.sum(0).clamp_min(1.0)).sum()
+    return ((losses * masks).sum(0) / (masks.sum(0) if counts is None else counts).clamp_min(1.0)).sum()

@@ -93,7 +93,11 @@ def pcaw_weights(observed: torch.Tensor, p_delayed_positive: torch.Tensor, p_fli
     return esdfm_weights(observed, p_delayed_positive, 1 - p_flip)
 
 
-def weighted_bce(logits: torch.Tensor, observed: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """``mean_i w_i * BCE(sigmoid(logit_i), observed_i)``; ``weights`` are detached, so they get no gradient."""
+def weighted_bce(logits: torch.Tensor, observed: torch.Tensor, weights: torch.Tensor, rows: int | None = None) -> torch.Tensor:
+    """``sum_i w_i * BCE(sigmoid(logit_i), observed_i) / rows``, ``rows`` = B by default (the mean).
+
+    ``weights`` are detached, so they get no gradient. A process's shard of a global minibatch passes
+    the global batch's ``rows``, so that the shards' losses add up to the global batch's mean.
+    """
     losses = F.binary_cross_entropy_with_logits(logits, observed, reduction="none")  # (B,)
-    return (weights.detach() * losses).mean()
+    return (weights.detach() * losses).sum() / max(observed.shape[0] if rows is None else rows, 1)
