@@ -37,9 +37,18 @@ def test_parses_the_published_format(tmp_path):
     assert table.stats["conversions"] == 1
 
 
+def test_a_line_that_lost_its_trailing_empty_fields_reads_them_empty(tmp_path):
+    frame = criteo_conversion_logs(write(tmp_path, [LINES[0], LINES[1].rsplit("\t", 2)[0]])).frame
+    assert frame["C7"].tolist() == ["D4", "D4"] and frame["C8"].isna().tolist() == [False, True]
+
+
 def test_bad_lines_are_errors_naming_the_line(tmp_path):
-    with pytest.raises(DataError, match="line 2 has 18 fields"):
-        criteo_conversion_logs(write(tmp_path, [LINES[0], LINES[1].rsplit("\t", 1)[0]]))
+    with pytest.raises(DataError, match="18 fields per line, expected 19"):
+        criteo_conversion_logs(write(tmp_path, [LINES[0].rsplit("\t", 1)[0]]))
+    with pytest.raises(DataError, match="Expected 19 fields in line 2, saw 20"):
+        criteo_conversion_logs(write(tmp_path, [LINES[0], LINES[1] + "\tX"]))
+    with pytest.raises(DataError, match="column 'I1' row 1: 'x' is not a number"):
+        criteo_conversion_logs(write(tmp_path, [LINES[0], LINES[1].replace("\t0\t0\t1", "\tx\t0\t1", 1)]))
     with pytest.raises(DataError, match="line 1: conversion before its click"):
         criteo_conversion_logs(write(tmp_path, ["100\t50" + LINES[0][2:]]))
     with pytest.raises(DataError, match="not an integer"):

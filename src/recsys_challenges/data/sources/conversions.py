@@ -7,37 +7,53 @@ timestamp (empty when the click never converted), 8 numeric features and 9 categ
 Output columns: ``click_ts`` (int64), ``conversion_ts`` (nullable ``Int64``, missing = no
 conversion), ``I1``..``I8`` (nullable ``Float64``: the published file holds counts, but a decimal
 value is accepted), ``C1``..``C9`` (``string``, missing when empty). A conversion before its own
-click, a non-numeric timestamp or a line without 19 fields is an error naming the line.
+click, a non-numeric timestamp, a first line without 19 fields or a later line with more than 19
+is an error naming the line; a later line with fewer has lost trailing empty fields (as in the
+Criteo DAC head, see ``clicks.criteo_tsv``) and is read with them empty.
+
+Read like the other large logs (``taobao_user_behavior``): the complete lines of the file
+(``readers.complete_lines``; a cut last line is dropped and reported) in typed chunks of
+``CHUNK_ROWS`` rows (``schema.read_csv_chunks``), so the 16M-line file never exists as text rows.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from recsys_challenges.data.formats import TableData
-from recsys_challenges.data.readers import ReadReport, iter_lines
-from recsys_challenges.data.schema import DataError, require_rows
+from recsys_challenges.data.readers import ReadReport, complete_lines
+from recsys_challenges.data.schema import DataError, read_csv_chunks, require_nullable_number, require_rows
 
 NUMERIC = [f"I{i}" for i in range(1, 9)]
 CATEGORICAL = [f"C{i}" for i in range(1, 10)]
 COLUMNS = ["click_ts", "conversion_ts", *NUMERIC, *CATEGORICAL]
+CHUNK_ROWS = 2_000_000
 
 
-def _numbers(values: pd.Series, column: str, path: Path, integer: bool) -> pd.Series:
-    """Empty fields become missing; anything else must be a number (an integer if ``integer``)."""
-    text = values.str.strip()
-    numbers = pd.to_numeric(text.replace("", np.nan), errors="coerce")
-    bad = numbers.isna() & (text != "")
-    if integer:
-        bad |= numbers.notna() & (numbers != np.floor(numbers))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        kind = "an integer" if integer else "a number"
-        raise DataError(f"{path}: line {row + 1}, column {column!r}: {text.iloc[row]!r} is not {kind}")
-    return numbers.astype("Int64" if integer else "Float64")
+def _first_line(mask: pd.Series) -> int:
+    """1-based line number of the first ``True`` row (the chunk index counts rows of the whole file)."""
+    return int(mask.index[np.flatnonzero(mask.to_numpy())[0]]) + 1
+
+
+def _typed_chunk(chunk: pd.DataFrame, path: Path) -> pd.DataFrame:
+    if chunk.shape[1] != len(COLUMNS):
+        raise DataError(f"{path}: {chunk.shape[1]} fields per line, expected {len(COLUMNS)}")
+    chunk.columns = COLUMNS
+    chunk = require_nullable_number(chunk, ["click_ts", "conversion_ts"], path)
+    if chunk["click_ts"].isna().any():
+        raise DataError(f"{path}: line {_first_line(chunk['click_ts'].isna())}: the click timestamp is empty")
+    chunk["click_ts"] = chunk["click_ts"].astype(np.int64)
+    early = (chunk["conversion_ts"] < chunk["click_ts"]).fillna(False)
+    if early.any():
+        raise DataError(f"{path}: line {_first_line(early)}: conversion before its click")
+    chunk = require_nullable_number(chunk, NUMERIC, path, integer=False)
+    for column in CATEGORICAL:
+        chunk[column] = chunk[column].replace("", pd.NA).astype("string")
+    return chunk
 
 
 def criteo_conversion_logs(raw: Path) -> TableData:
@@ -46,30 +62,11 @@ def criteo_conversion_logs(raw: Path) -> TableData:
     if not path.is_file():
         raise DataError(f"{path}: not found (download it by hand, see the catalog's 'manual' page)")
     report = ReadReport()
-    rows = []
-    for number, line in enumerate(iter_lines(path, report), start=1):
-        fields = line.decode("utf-8").split("\t")
-        if len(fields) != len(COLUMNS):
-            raise DataError(f"{path}: line {number} has {len(fields)} fields, expected {len(COLUMNS)}")
-        rows.append(fields)
-    require_rows(len(rows), 1, path)
-    text = pd.DataFrame(rows, columns=COLUMNS, dtype="string")
-    frame = pd.DataFrame({
-        "click_ts": _numbers(text["click_ts"], "click_ts", path, integer=True),
-        "conversion_ts": _numbers(text["conversion_ts"], "conversion_ts", path, integer=True),
-    })
-    if frame["click_ts"].isna().any():
-        row = int(np.flatnonzero(frame["click_ts"].isna().to_numpy())[0])
-        raise DataError(f"{path}: line {row + 1}: the click timestamp is empty")
-    frame["click_ts"] = frame["click_ts"].astype(np.int64)
-    early = frame["conversion_ts"].notna() & (frame["conversion_ts"] < frame["click_ts"])
-    if early.any():
-        row = int(np.flatnonzero(early.to_numpy())[0])
-        raise DataError(f"{path}: line {row + 1}: conversion before its click")
-    for column in NUMERIC:
-        frame[column] = _numbers(text[column], column, path, integer=False)
-    for column in CATEGORICAL:
-        frame[column] = text[column].replace("", pd.NA)
+    with complete_lines(path, report) as stream:
+        chunks = [_typed_chunk(chunk, path) for chunk in read_csv_chunks(
+            stream, path, CHUNK_ROWS, sep="\t", header=None, dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)]
+    require_rows(sum(map(len, chunks)), 1, path)
+    frame = pd.concat(chunks, ignore_index=True)
     stats = report.as_stats() | {
         "clicks": int(len(frame)),
         "conversions": int(frame["conversion_ts"].notna().sum()),
