@@ -68,3 +68,17 @@ def test_delayed_stages_are_in_the_dag(tiny_project):
     assert '"prepare@taobao_small" -> "delayed_conversions@taobao"' in dag
     assert '"delayed_conversions@taobao" -> "delayed_conversions@sim"' in dag
     assert '"delayed_stream@sim" -> "delayed_figures"' in dag
+
+
+def test_scale_workloads_return_their_rows(tiny_project):
+    # the `make bench` contract, on the tiny project's tables (sim_2e7 shrunk to 20k rows here)
+    work, env, _ = tiny_project
+    script = ("import json; from recsys_challenges.delayed import bench; bench.SCALE_ROWS = 20_000; "
+              "print(json.dumps([bench.SCALE_WORKLOADS[name]() for name in ('taobao', 'sim_2e7')]))")
+    rows = json.loads(run_checked([str(BIN / "python"), "-c", script], work, env).stdout.strip().splitlines()[-1])
+    taobao = json.loads((work / "data/delayed/conversions/taobao/meta.json").read_text())["stats"]["clicks"]
+    assert [(r["workload"], r["size"]) for r in rows] == [("taobao", taobao), ("sim_2e7", 20_000)]
+    for row in rows:
+        assert set(row) == {"technique", "workload", "data", "size", "unit", "wall_s", "throughput"}
+        assert row["technique"] == "delayed" and row["unit"] == "rows"
+        assert row["wall_s"] > 0 and row["throughput"] == row["size"] / row["wall_s"]

@@ -13,6 +13,11 @@
 
 Output ``reports/bench/delayed.json``. Timings are wall clock on this machine, one torch thread;
 other jobs running at the same time inflate them.
+
+``SCALE_WORKLOADS`` (for ``make bench``, :mod:`recsys_challenges.bench`, which runs each in a fresh
+process and adds its peak memory): ``sim_2e7``, the streaming benchmark above on 2e7 simulated
+clicks (about 20 minutes on 2 cores), and ``taobao``, the same three methods and seed streamed over
+the real Taobao conversion table of the default pipeline (``dvc repro delayed_conversions@taobao``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import resource
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,6 +54,8 @@ from recsys_challenges.io import write_json
 BENCH_FILE = Path("reports/bench/delayed.json")
 BENCH_DATASET = "sim"  # its simulator, calibration input and batch size are the benchmark's (dvc.yaml deps too)
 TIMED_METHODS = ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw")
+STREAMED_METHODS = ["oracle", "vanilla", "pcaw"]
+SCALE_ROWS = 20_000_000
 
 
 def peak_rss_gib() -> float:
@@ -55,28 +63,80 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def stream_benchmark(spec: DatasetSpec, window_s: int, rows: int, protocol: ProtocolParams, model: ModelParams,
-                     train_params: TrainParams, folder: Path) -> dict[str, Any]:
-    """Simulate ``rows`` clicks into ``folder`` and stream them through the protocol; times and peak memory."""
+@dataclass(frozen=True)
+class Settings:
+    """The params the benchmark reads (dataset ``sim``'s spec, window, protocol, model, training, bench)."""
+
+    bench: BenchParams
+    spec: DatasetSpec
+    window_s: int
+    protocol: ProtocolParams
+    model: ModelParams
+    train: TrainParams
+
+    @classmethod
+    def load(cls, params: str | Path = "params.yaml", dataset: str = BENCH_DATASET) -> Settings:
+        spec = load_section(DatasetSpec, f"delayed.datasets.{dataset}", params)
+        return cls(load_section(BenchParams, "delayed.bench", params), spec,
+                   load_section(ConversionParams, "delayed.conversions", params).window_s,
+                   load_section(ProtocolParams, "delayed.protocol", params),
+                   load_section(ModelParams, "delayed.model", params), load_section(TrainParams, "delayed.train", params))
+
+
+def timed_stream(folder: Path, dataset: str, settings: Settings) -> dict[str, Any]:
+    """Stream the table in ``folder`` through the protocol with ``STREAMED_METHODS`` and the first seed."""
+    single = replace(settings.train, methods=STREAMED_METHODS, seeds=settings.train.seeds[:1])
     started = time.perf_counter()
-    calibration = build.calibrate_on(Path(spec.input), window_s)
-    simulator = build.simulator_for(calibration, spec.simulator, rows=rows)
-    build.write_simulation(simulator, folder, {"calibrated_on": spec.input})
-    simulate_s = time.perf_counter() - started
-    single = replace(train_params, methods=["oracle", "vanilla", "pcaw"], seeds=train_params.seeds[:1])
-    payload = train.run(folder, "bench", spec, protocol, model, single, None)
-    stream_s = time.perf_counter() - started - simulate_s
+    payload = train.run(folder, dataset, settings.spec, settings.protocol, settings.model, single, None)
+    stream_s = time.perf_counter() - started
     return {
-        "rows": rows,
-        "simulate_s": simulate_s,
         "stream_s": stream_s,
-        "total_s": simulate_s + stream_s,
-        "stream_events_per_s": payload["protocol"]["test_clicks"] * 3 / max(stream_s, 1e-9),
-        "peak_rss_gib": peak_rss_gib(),
+        "stream_events_per_s": payload["protocol"]["test_clicks"] * len(STREAMED_METHODS) / max(stream_s, 1e-9),
         "methods": single.methods,
         "steps": payload["protocol"]["steps"],
         "pcaw_auc": payload["summary"]["pcaw"]["auc"]["mean"],
     }
+
+
+def stream_benchmark(settings: Settings, rows: int, folder: Path) -> dict[str, Any]:
+    """Simulate ``rows`` clicks into ``folder`` and stream them through the protocol; times and peak memory."""
+    started = time.perf_counter()
+    calibration = build.calibrate_on(Path(settings.spec.input), settings.window_s)
+    simulator = build.simulator_for(calibration, settings.spec.simulator, rows=rows)
+    build.write_simulation(simulator, folder, {"calibrated_on": settings.spec.input})
+    simulate_s = time.perf_counter() - started
+    streamed = timed_stream(folder, "bench", settings)
+    return {"rows": rows, "simulate_s": simulate_s, "total_s": simulate_s + streamed["stream_s"],
+            "peak_rss_gib": peak_rss_gib()} | streamed
+
+
+def _scale_row(workload: str, data: str, rows: int, seconds: float) -> dict[str, Any]:
+    return {"technique": "delayed", "workload": workload, "data": data, "size": rows, "unit": "rows",
+            "wall_s": seconds, "throughput": rows / seconds}
+
+
+def scale_sim_2e7() -> dict[str, Any]:
+    """Simulate 2e7 clicks (dataset ``sim``'s simulator, bounded memory) and stream them (:func:`stream_benchmark`)."""
+    settings = Settings.load()
+    torch.set_num_threads(1)  # as in the stages
+    with tempfile.TemporaryDirectory(prefix="delayed-scale-", dir=conversions.CONVERSIONS_ROOT.parent) as tmp:
+        streamed = stream_benchmark(settings, SCALE_ROWS, Path(tmp))
+    return _scale_row("sim_2e7", f"simulated clicks calibrated on Taobao, streamed with {'/'.join(STREAMED_METHODS)}, "
+                      "1 seed", SCALE_ROWS, streamed["total_s"])
+
+
+def scale_taobao() -> dict[str, Any]:
+    """Stream the real Taobao conversion table (:func:`timed_stream`, dataset ``taobao``'s batch size)."""
+    folder = conversions.CONVERSIONS_ROOT / "taobao"
+    rows = int(conversions.read_meta(folder)["stats"]["clicks"])
+    torch.set_num_threads(1)  # as in the stages
+    streamed = timed_stream(folder, "taobao", Settings.load(dataset="taobao"))
+    return _scale_row("taobao", f"Taobao UserBehavior clicks, streamed with {'/'.join(STREAMED_METHODS)}, 1 seed",
+                      rows, streamed["stream_s"])
+
+
+# `make bench` (recsys_challenges.bench) runs each in a fresh process and adds its peak memory
+SCALE_WORKLOADS: dict[str, Callable[[], dict]] = {"sim_2e7": scale_sim_2e7, "taobao": scale_taobao}
 
 
 def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelParams, train_params: TrainParams,
@@ -133,21 +193,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=None, help="simulated rows to stream (default delayed.bench.stream_rows)")
     parser.add_argument("--out", type=Path, default=BENCH_FILE)
     args = parser.parse_args(argv)
-    bench = load_section(BenchParams, "delayed.bench", args.params)
+    settings = Settings.load(args.params)
+    bench = settings.bench
     if args.rows is not None:
         bench = replace(bench, stream_rows=args.rows)  # validated again by the dataclass
-    spec = load_section(DatasetSpec, f"delayed.datasets.{BENCH_DATASET}", args.params)
-    if spec.simulator is None:
+    if settings.spec.simulator is None:
         raise ConfigError(f"delayed.datasets.{BENCH_DATASET}: the benchmark needs a simulated dataset there")
-    window_s = load_section(ConversionParams, "delayed.conversions", args.params).window_s
-    protocol = load_section(ProtocolParams, "delayed.protocol", args.params)
-    model = load_section(ModelParams, "delayed.model", args.params)
-    train_params = load_section(TrainParams, "delayed.train", args.params)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="delayed-bench-", dir=args.out.parent if args.out.parent.exists() else None) as tmp:
-        streamed = stream_benchmark(spec, window_s, bench.stream_rows, protocol, model, train_params, Path(tmp))
-        speed = throughput_benchmark(Path(tmp), protocol, model, train_params, spec.batch_size,
-                                     bench.throughput_rows, bench.repeats)
+        streamed = stream_benchmark(settings, bench.stream_rows, Path(tmp))
+        speed = throughput_benchmark(Path(tmp), settings.protocol, settings.model, settings.train,
+                                     settings.spec.batch_size, bench.throughput_rows, bench.repeats)
     payload = {
         "technique": "delayed",
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
