@@ -146,7 +146,7 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
     timeline = stream.make_timeline(meta, protocol)
     view = train.signal_view(meta)
     context = train.Context(model, train_params, protocol, timeline, train.Features(model.hash_bits),
-                            len(meta["signal_kinds"]), batch_size, view)
+                            len(meta["signal_kinds"]), batch_size, view, train.one_process())
     line = stream.Line(partial(stream.elapsed_window, elapsed_s=protocol.elapsed_window_s), view(meta["signal_strengths"][0]))
     steps = stream.protocol(folder, timeline, {"events": line}, context.kinds)
     next(steps)  # the pretraining data: not needed to time one training pass
