@@ -98,3 +98,19 @@ def test_open_bandit_loader_reads_the_real_log(mirror, tmp_path):
     loaded = LOADERS["open_bandit"](tmp_path)
     assert len(loaded.labels) == 60_000 and loaded.labels.sum() == 287  # SOURCES.md: 287 clicks
     assert loaded.numeric.shape == (60_000, 2) and loaded.categorical.shape[1] == 10
+
+
+def test_conversions_loader_keeps_final_labels_and_groups_by_user(tmp_path):
+    # window 10 s, log ends at 100: the click at 95 has no final label and is dropped; the click
+    # at 20 converted at 25 (label 1); hour is a category, the users are the split groups
+    clicks = pd.DataFrame({"click_id": [0, 1, 2, 3], "click_ts": [10, 20, 50, 95],
+                           "conversion_ts": pd.array([None, 25, None, None], dtype="Int64"),
+                           "user_id": [7, 7, 8, 9], "item_id": [1, 2, 1, 3], "hour": [0, 0, 1, 2]})
+    clicks.to_parquet(tmp_path / "clicks.parquet")
+    (tmp_path / "meta.json").write_text(
+        '{"window_s": 10, "horizon_ts": 100, "categorical": ["user_id", "item_id", "hour"], "numeric": []}')
+    table = LOADERS["conversions"](tmp_path)
+    assert table.labels.tolist() == [0, 1, 0]
+    assert table.groups.tolist() == [7, 7, 8]
+    assert table.categorical.tolist() == [[1, 1, 1], [1, 2, 1], [2, 1, 2]] and table.cardinalities == (3, 3, 3)
+    assert table.numeric.shape == (3, 0)

@@ -20,7 +20,7 @@ from recsys_challenges.data.catalog import load_catalog
 from recsys_challenges.data.fetch import RAW_ROOT
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, TableData, save_graph, save_table
 from recsys_challenges.data.schema import DataError
-from recsys_challenges.data.sources import amazon, citation, clicks, events
+from recsys_challenges.data.sources import amazon, citation, clicks, conversions, events
 from recsys_challenges.io import atomic_dir
 
 Parser = Callable[[Path], GraphData | TableData]
@@ -44,6 +44,7 @@ PARSERS: dict[str, Parser] = {
     "avazu_csv": clicks.avazu_csv,
     "open_bandit": clicks.open_bandit,
     "kddcup2004_protein": clicks.kddcup2004_protein,
+    "criteo_conversion_logs": conversions.criteo_conversion_logs,
 }
 
 

@@ -76,6 +76,25 @@ def require_integer(frame: pd.DataFrame, columns: Iterable[str], file: Path | st
     return frame
 
 
+def require_nullable_number(frame: pd.DataFrame, columns: Iterable[str], file: Path | str,
+                            integer: bool = True) -> pd.DataFrame:
+    """Convert text ``columns`` to nullable ``Int64`` (``integer``) or ``Float64``: an empty field
+    becomes missing (``<NA>``), anything else must be a number (an integer if ``integer``);
+    the error names the first bad value's row (the frame's index)."""
+    for column in columns:
+        text = frame[column].fillna("").astype(str).str.strip()
+        values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+        bad = values.isna() & (text != "")
+        if integer:
+            bad |= values.notna() & (values != np.floor(values))
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            kind = "an integer" if integer else "a number"
+            raise DataError(f"{file}: column {column!r} row {frame.index[first]}: {text.iloc[first]!r} is not {kind}")
+        frame[column] = values.astype("Int64" if integer else "Float64")
+    return frame
+
+
 def require_finite(frame: pd.DataFrame, columns: Iterable[str], file: Path | str) -> None:
     """No NaN or infinite value in the numeric ``columns``."""
     for column in columns:

@@ -2,9 +2,7 @@
 
 A loader reads one prepared table folder and returns a :class:`LabelledTable`. Adding a dataset is
 one entry in :data:`LOADERS` plus one entry in ``uncertainty.datasets`` of params.yaml, e.g. the
-Taobao view->buy table of T2 once it is merged:
-``LOADERS["taobao_conversion"] = taobao_conversion`` reading its columns into numeric and
-categorical features and the conversion label, with the user as the split group.
+Taobao view->buy table of T2 (loader ``conversions``).
 
 Splits: train / hold-out / test by *group* (KDD Cup 2004: the native protein sequence of a row,
 whose examples are correlated; click logs: the row itself), so no group spans two splits.
@@ -12,6 +10,7 @@ whose examples are correlated; click logs: the row itself), so no group spans tw
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +116,31 @@ def criteo(folder: Path) -> LabelledTable:
     )
 
 
+def conversions(folder: Path) -> LabelledTable:
+    """A T2 conversion table (``data/delayed/conversions/<name>``, schema in
+    ``recsys_challenges.delayed.conversions``; read from its files, so T3 does not import T2):
+    did the click convert within the attribution window.
+
+    Only clicks whose window closed before the log ends (``click_ts + window_s <= horizon_ts``)
+    are kept: a later click's label is not final. Features are those known at click time (Taobao:
+    user, item, category and hour of day as categories; numeric columns as ``log1p``); the
+    pre-conversion signals are left out (they happen after the click and reveal the label).
+    Groups: the user where there is one (Taobao), so no user spans two splits; else one per row.
+    """
+    meta = json.loads((folder / "meta.json").read_text())
+    frame = pd.read_parquet(folder / "clicks.parquet")
+    frame = frame[frame["click_ts"] + meta["window_s"] <= meta["horizon_ts"]].reset_index(drop=True)
+    codes, cardinalities = encode_categories(frame, list(meta["categorical"]))
+    groups = frame["user_id"] if "user_id" in frame.columns else np.arange(len(frame))
+    return LabelledTable(
+        numeric=np.log1p(frame[list(meta["numeric"])].to_numpy(dtype=np.float64)).astype(np.float32),
+        categorical=codes,
+        cardinalities=cardinalities,
+        labels=frame["conversion_ts"].notna().to_numpy().astype(np.int8),
+        groups=np.asarray(groups, dtype=np.int64),
+    )
+
+
 OBD_CATEGORIES = [
     "item_id",
     "position",
@@ -144,6 +168,7 @@ LOADERS: dict[str, Callable[[Path], LabelledTable]] = {
     "kddcup2004_protein": kddcup2004_protein,
     "criteo": criteo,
     "open_bandit": open_bandit,
+    "conversions": conversions,
 }
 
 SPLITS = ("train", "holdout", "test")

@@ -20,6 +20,7 @@ from recsys_challenges.data.schema import (
     require_finite,
     require_in,
     require_integer,
+    require_nullable_number,
     require_rows,
 )
 
@@ -28,26 +29,13 @@ CRITEO_CAT = [f"C{i}" for i in range(1, 27)]
 CRITEO_COLUMNS = ["label", *CRITEO_INT, *CRITEO_CAT]
 
 
-def _nullable_int(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
-    """Empty fields become missing (``<NA>``); anything else must be an integer."""
-    for column in columns:
-        text = frame[column].fillna("").astype(str).str.strip()
-        values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
-        bad = (values.isna() & (text != "")) | (values.notna() & (values != np.floor(values)))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{path}: column {column!r} row {row}: {text.iloc[row]!r} is not an integer")
-        frame[column] = values.astype("Int64")
-    return frame
-
-
 def _criteo_typed(frame: pd.DataFrame, path: Path) -> TableData:
     require_columns(frame, CRITEO_COLUMNS, path)
     require_rows(len(frame), 1, path)
     frame = require_integer(frame, ["label"], path)
     require_in(frame, "label", [0, 1], path)
     frame["label"] = frame["label"].astype(np.int8)
-    frame = _nullable_int(frame, CRITEO_INT, path)
+    frame = require_nullable_number(frame, CRITEO_INT, path)
     for column in CRITEO_CAT:
         frame[column] = frame[column].replace("", pd.NA).astype("string")
     stats = {"positives": int(frame["label"].sum()), "positive_rate": round(float(frame["label"].mean()), 4)}

@@ -1,0 +1,218 @@
+"""``delayed-bench`` stage: cost of the importance weights, and of streaming a large simulated log.
+
+1. **Streaming.** Simulate ``delayed.bench.stream_rows`` clicks (``--rows`` overrides it, up to
+   2e7) with the simulator of dataset ``sim`` (``delayed.datasets.sim``) into a temporary table, chunk by
+   chunk, then run the whole protocol over it (pretraining, every step, every test slot) for
+   oracle, vanilla and the pre-conversion-aware weights with one seed. Reports the simulation and
+   stream times and the process's peak resident memory (measured before anything else runs).
+2. **Throughput.** On ``throughput_rows`` events of that stream (ES-DFM's ingestion), one pass
+   of training with each method's weighted loss, auxiliary-model inference included, against
+   plain BCE on the same events and the same network; rows per second of process CPU time
+   (median of ``repeats`` interleaved rounds; CPU time, unlike wall time, does not count the
+   time other jobs hold the cores) and the overhead ratio ``time(weighted) / time(plain BCE)``.
+
+Output ``reports/bench/delayed.json``. Timings are wall clock on this machine, one torch thread;
+other jobs running at the same time inflate them.
+
+``SCALE_WORKLOADS`` (for ``make bench``, :mod:`recsys_challenges.bench`, which runs each in a fresh
+process and adds its peak memory): ``sim_2e7``, the streaming benchmark above on 2e7 simulated
+clicks (about 20 minutes on 2 cores), and ``taobao``, the same three methods and seed streamed over
+the real Taobao conversion table of the default pipeline (``dvc repro delayed_conversions@taobao``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from recsys_challenges.config import ConfigError, load_section
+from recsys_challenges.delayed import build, conversions, stream, train
+from recsys_challenges.delayed.config import (
+    BenchParams,
+    ConversionParams,
+    DatasetSpec,
+    ModelParams,
+    ProtocolParams,
+    TrainParams,
+)
+from recsys_challenges.delayed.methods import methods
+from recsys_challenges.io import write_json
+
+BENCH_FILE = Path("reports/bench/delayed.json")
+BENCH_DATASET = "sim"  # its simulator, calibration input and batch size are the benchmark's (dvc.yaml deps too)
+TIMED_METHODS = ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw")
+STREAMED_METHODS = ["oracle", "vanilla", "pcaw"]
+SCALE_ROWS = 20_000_000
+
+
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The params the benchmark reads (dataset ``sim``'s spec, window, protocol, model, training, bench)."""
+
+    bench: BenchParams
+    spec: DatasetSpec
+    window_s: int
+    protocol: ProtocolParams
+    model: ModelParams
+    train: TrainParams
+
+    @classmethod
+    def load(cls, params: str | Path = "params.yaml", dataset: str = BENCH_DATASET) -> Settings:
+        spec = load_section(DatasetSpec, f"delayed.datasets.{dataset}", params)
+        return cls(load_section(BenchParams, "delayed.bench", params), spec,
+                   load_section(ConversionParams, "delayed.conversions", params).window_s,
+                   load_section(ProtocolParams, "delayed.protocol", params),
+                   load_section(ModelParams, "delayed.model", params), load_section(TrainParams, "delayed.train", params))
+
+
+def timed_stream(folder: Path, dataset: str, settings: Settings) -> dict[str, Any]:
+    """Stream the table in ``folder`` through the protocol with ``STREAMED_METHODS`` and the first seed."""
+    single = replace(settings.train, methods=STREAMED_METHODS, seeds=settings.train.seeds[:1])
+    started = time.perf_counter()
+    payload = train.run(folder, dataset, settings.spec, settings.protocol, settings.model, single, None)
+    stream_s = time.perf_counter() - started
+    return {
+        "stream_s": stream_s,
+        "stream_events_per_s": payload["protocol"]["test_clicks"] * len(STREAMED_METHODS) / max(stream_s, 1e-9),
+        "methods": single.methods,
+        "steps": payload["protocol"]["steps"],
+        "pcaw_auc": payload["summary"]["pcaw"]["auc"]["mean"],
+    }
+
+
+def stream_benchmark(settings: Settings, rows: int, folder: Path) -> dict[str, Any]:
+    """Simulate ``rows`` clicks into ``folder`` and stream them through the protocol; times and peak memory."""
+    started = time.perf_counter()
+    calibration = build.calibrate_on(Path(settings.spec.input), settings.window_s)
+    simulator = build.simulator_for(calibration, settings.spec.simulator, rows=rows)
+    build.write_simulation(simulator, folder, {"calibrated_on": settings.spec.input})
+    simulate_s = time.perf_counter() - started
+    streamed = timed_stream(folder, "bench", settings)
+    return {"rows": rows, "simulate_s": simulate_s, "total_s": simulate_s + streamed["stream_s"],
+            "peak_rss_gib": peak_rss_gib()} | streamed
+
+
+def _scale_row(workload: str, data: str, rows: int, seconds: float) -> dict[str, Any]:
+    return {"technique": "delayed", "workload": workload, "data": data, "size": rows, "unit": "rows",
+            "wall_s": seconds, "throughput": rows / seconds}
+
+
+def scale_sim_2e7() -> dict[str, Any]:
+    """Simulate 2e7 clicks (dataset ``sim``'s simulator, bounded memory) and stream them (:func:`stream_benchmark`)."""
+    settings = Settings.load()
+    torch.set_num_threads(1)  # as in the stages
+    with tempfile.TemporaryDirectory(prefix="delayed-scale-", dir=conversions.CONVERSIONS_ROOT.parent) as tmp:
+        streamed = stream_benchmark(settings, SCALE_ROWS, Path(tmp))
+    return _scale_row("sim_2e7", f"simulated clicks calibrated on Taobao, streamed with {'/'.join(STREAMED_METHODS)}, "
+                      "1 seed", SCALE_ROWS, streamed["total_s"])
+
+
+def scale_taobao() -> dict[str, Any]:
+    """Stream the real Taobao conversion table (:func:`timed_stream`, dataset ``taobao``'s batch size)."""
+    folder = conversions.CONVERSIONS_ROOT / "taobao"
+    rows = int(conversions.read_meta(folder)["stats"]["clicks"])
+    torch.set_num_threads(1)  # as in the stages
+    streamed = timed_stream(folder, "taobao", Settings.load(dataset="taobao"))
+    return _scale_row("taobao", f"Taobao UserBehavior clicks, streamed with {'/'.join(STREAMED_METHODS)}, 1 seed",
+                      rows, streamed["stream_s"])
+
+
+# `make bench` (recsys_challenges.bench) runs each in a fresh process and adds its peak memory
+SCALE_WORKLOADS: dict[str, Callable[[], dict]] = {"sim_2e7": scale_sim_2e7, "taobao": scale_taobao}
+
+
+def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelParams, train_params: TrainParams,
+                         batch_size: int, rows: int, repeats: int) -> dict[str, Any]:
+    """Rows/s of one training pass per method on the same events, and the overhead over plain BCE."""
+    meta = conversions.read_meta(folder)
+    timeline = stream.make_timeline(meta, protocol)
+    view = train.signal_view(meta)
+    context = train.Context(model, train_params, protocol, timeline, train.Features(model.hash_bits),
+                            len(meta["signal_kinds"]), batch_size, view, train.one_process())
+    line = stream.Line(partial(stream.elapsed_window, elapsed_s=protocol.elapsed_window_s), view(meta["signal_strengths"][0]))
+    steps = stream.protocol(folder, timeline, {"events": line}, context.kinds)
+    next(steps)  # the pretraining data: not needed to time one training pass
+    collected, count = [], 0
+    for step in steps:
+        collected.append(step.events["events"])
+        count += len(collected[-1])
+        if count >= rows:
+            break
+    batch = stream.EventBatch.concat(collected)
+    events = batch.clicks
+    catalogue = methods(["vanilla", *TIMED_METHODS], protocol)
+    families = tuple(sorted({f for m in catalogue.values() for f in m.aux}))
+    tensors = train.step_tensors(context, batch, families)
+    torch.manual_seed(0)
+    base = train.new_net(context, events, 0, 1, model.hidden)
+    aux_nets = {f: train.new_net(context, events, tensors.aux_dense[f].shape[1] - events.numeric.shape[1], 2,
+                                  model.aux_hidden).eval() for f in families}
+
+    lines = {"plain_bce": catalogue["vanilla"]} | {name: catalogue[name] for name in TIMED_METHODS}
+    cpu: dict[str, list[float]] = {name: [] for name in lines}
+    wall: dict[str, list[float]] = {name: [] for name in lines}
+    for repeat in range(repeats + 1):  # interleaved rounds, so that load from other jobs hits every method alike
+        for name, method in lines.items():
+            learner = train.Learner(copy.deepcopy(base), method, {f: aux_nets[f] for f in method.aux}, context, 0, repeat)
+            started_cpu, started_wall = time.process_time(), time.perf_counter()
+            learner.train_step(tensors, 0)
+            if repeat:  # the first round warms up
+                cpu[name].append(time.process_time() - started_cpu)
+                wall[name].append(time.perf_counter() - started_wall)
+    plain = statistics.median(cpu["plain_bce"])
+    results: dict[str, Any] = {"rows": int(len(batch)), "batch_size": batch_size, "repeats": repeats,
+                               "clock": "process CPU time (one thread; robust to other jobs), wall time beside it"}
+    for name in lines:
+        seconds = statistics.median(cpu[name])
+        results[name] = {"cpu_s": seconds, "rows_per_s": len(batch) / seconds, "overhead_ratio": seconds / plain,
+                         "wall_s": statistics.median(wall[name]), "cpu_s_all": cpu[name]}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--rows", type=int, default=None, help="simulated rows to stream (default delayed.bench.stream_rows)")
+    parser.add_argument("--out", type=Path, default=BENCH_FILE)
+    args = parser.parse_args(argv)
+    settings = Settings.load(args.params)
+    bench = settings.bench
+    if args.rows is not None:
+        bench = replace(bench, stream_rows=args.rows)  # validated again by the dataclass
+    if settings.spec.simulator is None:
+        raise ConfigError(f"delayed.datasets.{BENCH_DATASET}: the benchmark needs a simulated dataset there")
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix="delayed-bench-", dir=args.out.parent if args.out.parent.exists() else None) as tmp:
+        streamed = stream_benchmark(settings, bench.stream_rows, Path(tmp))
+        speed = throughput_benchmark(Path(tmp), settings.protocol, settings.model, settings.train,
+                                     settings.spec.batch_size, bench.throughput_rows, bench.repeats)
+    payload = {
+        "technique": "delayed",
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "python": platform.python_version(), "torch": torch.__version__},
+        "stream": streamed | {"targets": {"total_s_max": 1800, "peak_rss_gib_max": 8}},
+        "throughput": speed | {"target_overhead_ratio_max": 1.3},
+    }
+    write_json(args.out, payload)
+    print(f"streamed {streamed['rows']} rows in {streamed['total_s']:.0f}s (simulate {streamed['simulate_s']:.0f}s), "
+          f"peak RSS {streamed['peak_rss_gib']:.2f} GiB; plain BCE {speed['plain_bce']['rows_per_s']:.0f} rows/s; "
+          + ", ".join(f"{m} x{speed[m]['overhead_ratio']:.2f}" for m in TIMED_METHODS))
+    return 0

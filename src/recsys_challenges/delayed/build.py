@@ -1,0 +1,131 @@
+"""``delayed-conversions`` stage: build one dataset's conversion table (schema in ``delayed.conversions``).
+
+The dataset's ``builder`` (params ``delayed.datasets.<name>.builder``) picks the function:
+
+* ``taobao_events``: from a prepared Taobao UserBehavior log (``data/prepared/<name>``);
+* ``criteo_conversion_logs``: from the prepared Criteo conversion logs (full profile, manual download);
+* ``simulator``: calibrate the simulator on another conversion table (``input``), print the fitted
+  rates, and write a simulated stream of ``rows`` clicks chunk by chunk.
+
+Output: ``data/delayed/conversions/<name>/`` (written atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from recsys_challenges.config import load_section
+from recsys_challenges.data.formats import load_table as load_prepared
+from recsys_challenges.data.schema import DataError
+from recsys_challenges.data.simulate.conversion_stream import Calibration, ConversionSimulator, calibrate, keep_signals
+from recsys_challenges.delayed import conversions
+from recsys_challenges.delayed.config import ConversionParams, DatasetSpec, SimulatorParams
+from recsys_challenges.io import atomic_dir, progress
+
+
+def build_taobao(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
+    table = conversions.taobao_events(load_prepared(spec.input), window_s)
+    return conversions.write_table(table, out)
+
+
+def build_criteo(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
+    table = conversions.criteo_conversion_logs(load_prepared(spec.input), window_s)
+    return conversions.write_table(table, out)
+
+
+def calibrate_on(folder: Path, window_s: int) -> Calibration:
+    """Fit the simulator's rates on the conversion table in ``folder`` (same window required)."""
+    table = conversions.load_table(folder)
+    meta = table.meta
+    if meta["window_s"] != window_s:
+        raise DataError(f"{folder}: built with window {meta['window_s']} s, the simulator needs {window_s} s "
+                        f"(rebuild it with the same delayed.conversions.window_hours)")
+    clicks, signals = table.clicks, table.signals
+    return calibrate(
+        click_ts=clicks["click_ts"].to_numpy(),
+        conversion_ts=clicks["conversion_ts"].fillna(conversions.NEVER).to_numpy("int64"),
+        signal_click=signals["click_id"].to_numpy(),
+        signal_kind=signals["kind"].to_numpy(),
+        signal_ts=signals["ts"].to_numpy(),
+        window_s=window_s,
+        origin_ts=meta["origin_ts"],
+        horizon_ts=meta["horizon_ts"],
+        never=conversions.NEVER,
+    )
+
+
+def describe(calibration: Calibration, source: str) -> str:
+    """The fitted rates, for the stage's log (all of them are also in the table's meta.json)."""
+    c = calibration
+    kinds = ", ".join(f"{kind}: {m0:.4f} if no conversion, {m1:.4f} if conversion"
+                      for kind, m0, m1 in zip(conversions.SIGNAL_KINDS, c.signal_mean_negative, c.signal_mean_positive,
+                                              strict=True))
+    return (f"simulator calibrated on {source}:\n"
+            f"  conversion rate within {c.window_s / 3600:g} h: {c.conversion_rate:.4f}\n"
+            f"  delay: {c.fast_weight:.1%} fast (mean {c.fast_mean_s / 60:.1f} min), "
+            f"{1 - c.fast_weight:.1%} slow (mean {c.slow_mean_s / 3600:.1f} h)\n"
+            f"  delay quantiles (h), data: {json.dumps(c.data_delay_quantiles_h)}\n"
+            f"  delay quantiles (h), fit:  {json.dumps(c.fitted_delay_quantiles_h)}\n"
+            f"  signals per click (before truncation): {kinds}")
+
+
+def simulator_for(calibration: Calibration, params: SimulatorParams, rows: int | None = None) -> ConversionSimulator:
+    return ConversionSimulator(
+        calibration, rows=rows or params.rows, days=params.days, seed=params.seed, chunk_rows=params.chunk_rows,
+        campaigns_per_day=params.campaigns_per_day, campaign_life_days=params.campaign_life_days,
+        effect_scale=params.effect_scale, delay_feature_effect=params.delay_feature_effect,
+        strengths=params.all_strengths,
+    )
+
+
+def write_simulation(simulator: ConversionSimulator, out: Path, extra_meta: dict[str, Any]) -> dict[str, Any]:
+    """Stream the simulator's chunks into a conversion table in ``out``; return the meta.
+
+    The table holds the signals of the largest strength; its stats describe the main strength
+    (the first of ``simulator.strengths``).
+    """
+    writer = conversions.TableWriter(out, simulator.calibration.window_s)
+    with progress(total=simulator.rows, unit="click", desc="simulate") as bar:
+        for clicks, signals in simulator.chunks():
+            main = keep_signals(signals["kind"].to_numpy(), signals["mark"].to_numpy(), simulator.strengths[0],
+                                simulator.calibration, simulator.strengths)
+            writer.append(clicks, signals, counted_signals=signals[main])
+            bar.update(len(clicks))
+    return writer.close(simulator.meta() | extra_meta)
+
+
+def build_simulator(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
+    calibration = calibrate_on(Path(spec.input), window_s)
+    print(describe(calibration, spec.input))
+    simulator = simulator_for(calibration, spec.simulator)
+    return write_simulation(simulator, out, {"calibrated_on": spec.input, "signal_strength": spec.simulator.signal_strength})
+
+
+BUILDERS: dict[str, Callable[[DatasetSpec, int, Path], dict[str, Any]]] = {
+    "taobao_events": build_taobao,
+    "criteo_conversion_logs": build_criteo,
+    "simulator": build_simulator,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-conversions", description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="a key of delayed.datasets in params.yaml")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", type=Path, default=None, help="default data/delayed/conversions/<dataset>")
+    args = parser.parse_args(argv)
+    spec = load_section(DatasetSpec, f"delayed.datasets.{args.dataset}", args.params)
+    window_s = load_section(ConversionParams, "delayed.conversions", args.params).window_s
+    started = time.perf_counter()
+    with atomic_dir(args.out or conversions.CONVERSIONS_ROOT / args.dataset) as tmp:
+        meta = BUILDERS[spec.builder](spec, window_s, tmp)
+    stats = meta["stats"]
+    print(f"conversion table {args.dataset!r} ({spec.builder}) in {time.perf_counter() - started:.1f}s: "
+          f"{stats['clicks']} clicks, {stats['conversions']} conversions ({stats['conversion_rate']:.4f}), "
+          f"{stats['signals']} signals; delay quantiles (h) {stats['delay_quantiles_hours']}")
+    return 0

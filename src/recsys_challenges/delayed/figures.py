@@ -1,0 +1,211 @@
+"""``delayed-figures`` stage: the figures of claims C4 and C5 from the metrics files.
+
+Reads ``reports/metrics/delayed/<dataset>.json`` for every dataset of ``delayed.datasets`` and
+writes ``reports/figures/delayed/``:
+
+* ``c4_methods.png``: AUC, PR-AUC and NLL of every method (mean and 95% CI over seeds), one row per dataset;
+* ``c4_stream.png``: AUC and NLL over the stream (seed mean, rolling over a day of slots);
+* ``c5_signals.png``: RI with vs without pre-conversion signals: ES-DFM vs ours and FSIW vs ours
+  on FSIW's stream, per dataset, and on the simulator ours at every signal strength;
+* ``waiting_tradeoff.png``: AUC and NLL of waiting-N against N (vanilla is N = 0), with the oracle,
+  ES-DFM and ours as reference lines.
+
+Real and simulated data are always in separate, labelled panels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys_challenges.config import read_yaml
+from recsys_challenges.data.schema import DataError
+from recsys_challenges.io import atomic_dir
+from recsys_challenges.report.style import save_png, setup
+
+METRICS_ROOT = Path("reports/metrics/delayed")
+FIGURES_ROOT = Path("reports/figures/delayed")
+LABELS = {"auc": "AUC", "pr_auc": "PR-AUC (average precision)", "nll": "NLL", "ri_auc": "RI of AUC",
+          "ri_nll": "RI of NLL", "ri_pr_auc": "RI of PR-AUC"}
+STREAM_METHODS = ("oracle", "vanilla", "waiting_6h", "fnw", "esdfm", "defer", "pcaw")
+HIGHLIGHT = {"oracle": "#555555", "vanilla": "#d62728", "pcaw": "#1f77b4", "pcaw_fsiw": "#1f77b4"}
+
+
+def title(payload: dict[str, Any]) -> str:
+    kind = "real data" if payload["data_kind"] == "real" else "simulated, calibrated to Taobao"
+    return f"{payload['dataset']} ({kind})"
+
+
+def _interval(summary: dict[str, Any] | None) -> tuple[float, float, float]:
+    if summary is None:  # RI undefined (the oracle and vanilla scored the same)
+        return float("nan"), 0.0, 0.0
+    mean = summary["mean"]
+    low, high = summary["ci95"] or (mean, mean)
+    return mean, mean - low, high - mean
+
+
+def methods_figure(payloads: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    metrics = ("auc", "pr_auc", "nll")
+    figure, axes = plt.subplots(len(payloads), len(metrics), figsize=(15, 4.6 * len(payloads)), squeeze=False)
+    for row, payload in zip(axes, payloads, strict=True):
+        names = payload["methods"]
+        for ax, metric in zip(row, metrics, strict=True):
+            stats = [_interval(payload["summary"][n][metric]) for n in names]
+            means = np.array([s[0] for s in stats])
+            errors = np.array([[s[1] for s in stats], [s[2] for s in stats]])
+            colours = [HIGHLIGHT.get(n, "#9ecae1" if n.startswith("waiting") else "#8c8c8c") for n in names]
+            ax.barh(names, means, xerr=errors, color=colours, capsize=3)
+            spread = means.max() - means.min()
+            ax.set_xlim(means.min() - 0.6 * spread - 1e-6, means.max() + 0.6 * spread + 1e-6)
+            ax.invert_yaxis()
+            ax.set_xlabel(LABELS[metric] + (" (lower is better)" if metric == "nll" else ""))
+            ax.set_title(f"{title(payload)}: {LABELS[metric]}")
+    figure.suptitle(f"C4: methods on the stream (mean and 95% CI over seeds {payloads[0]['seeds']})")
+    figure.tight_layout()
+    return figure
+
+
+def _rolling(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the last ``window`` defined values (NaN where undefined)."""
+    out = np.full(values.shape, np.nan)
+    for i in range(values.size):
+        chunk = values[max(0, i - window + 1):i + 1]
+        if np.isfinite(chunk).any():
+            out[i] = np.nanmean(chunk)
+    return out
+
+
+def stream_figure(payloads: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    metrics = ("auc", "nll")
+    figure, axes = plt.subplots(len(payloads), len(metrics), figsize=(14, 4.2 * len(payloads)), squeeze=False)
+    for row, payload in zip(axes, payloads, strict=True):
+        per_slot = payload["stream"]["per_slot"]
+        window = max(1, int(round(24 / payload["protocol"]["slot_hours"])))
+        hours = (np.array(payload["stream"]["slot_start_ts"]) - payload["protocol"]["stream_start_ts"]) / 3600
+        for ax, metric in zip(row, metrics, strict=True):
+            for name in (n for n in STREAM_METHODS if n in per_slot):
+                seeds = np.array([[np.nan if v is None else v for v in seed] for seed in per_slot[name][metric]])
+                with np.errstate(invalid="ignore"):
+                    mean = np.nanmean(seeds, axis=0) if np.isfinite(seeds).any() else seeds[0]
+                ax.plot(hours, _rolling(mean, window), label=name, color=HIGHLIGHT.get(name), linewidth=1.4)
+            ax.set_xlabel("hours since the stream start")
+            ax.set_ylabel(f"{LABELS[metric]}, rolling mean over {window} slots")
+            ax.set_title(f"{title(payload)}: {LABELS[metric]} over the stream")
+        row[0].legend(fontsize=8, ncol=2)
+    figure.tight_layout()
+    return figure
+
+
+def signals_figure(payloads: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    lines = [("esdfm", "#8c8c8c"), ("pcaw", "#1f77b4"), ("fsiw", "#bdbdbd"), ("pcaw_fsiw", "#6baed6")]
+    metrics = ("ri_auc", "ri_pr_auc", "ri_nll")
+    sweeps = [p for p in payloads if "signal_sweep" in p]
+    columns = len(payloads) + len(sweeps)
+    figure, axes = plt.subplots(1, columns, figsize=(6.2 * columns, 4.8), squeeze=False)
+    for ax, payload in zip(axes[0], payloads, strict=False):
+        present = [(n, c) for n, c in lines if n in payload["summary"]]
+        width = 0.8 / max(len(present), 1)
+        extreme = 0.0
+        for offset, (name, colour) in enumerate(present):
+            stats = [_interval(payload["summary"][name][m]) for m in metrics]
+            x = np.arange(len(metrics)) + (offset - (len(present) - 1) / 2) * width
+            ax.bar(x, [s[0] for s in stats], width, yerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                   color=colour, capsize=3, label=name)
+            extreme = max(extreme, *(abs(s[0]) + s[2] for s in stats if np.isfinite(s[0])))
+        if extreme > 5:  # RI explodes where the oracle and vanilla are nearly equal
+            ax.set_yscale("symlog", linthresh=2)
+        ax.set_xticks(range(len(metrics)), [LABELS[m] for m in metrics])
+        ax.axhline(0, color="#d62728", linewidth=0.8)
+        ax.axhline(1, color="#555555", linewidth=0.8, linestyle="--")
+        ax.set_ylabel("RI (vanilla 0, oracle 1)")
+        ax.set_title(f"{title(payload)}\nwithout signals (grey) vs with (blue)")
+        ax.legend(fontsize=8)
+    for ax, payload in zip(axes[0][len(payloads):], sweeps, strict=True):
+        sweep = payload["signal_sweep"]
+        strengths = sorted(sweep["strengths"])
+        for metric, style in (("ri_auc", "-o"), ("ri_nll", "-s")):
+            stats = [_interval(sweep["pcaw"][f"{s:g}"][metric]) for s in strengths]
+            ax.errorbar(strengths, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                        fmt=style, capsize=3, label=f"ours (pcaw), {LABELS[metric]}")
+            base, down, up = _interval(payload["summary"]["esdfm"][metric])
+            ax.axhspan(base - down, base + up, alpha=0.12, color="#8c8c8c")
+            ax.axhline(base, color="#8c8c8c", linestyle="--" if metric == "ri_auc" else ":",
+                       label=f"ES-DFM (no signals), {LABELS[metric]}")
+        ax.set_xlabel("signal strength (0: uninformative, 1: as on Taobao)")
+        ax.set_ylabel("RI (vanilla 0, oracle 1)")
+        ax.set_title(f"{title(payload)}: signal strength sweep")
+        ax.legend(fontsize=7)
+    figure.suptitle("C5: importance weights with vs without pre-conversion signals (mean, 95% CI over seeds)")
+    figure.tight_layout()
+    return figure
+
+
+def waiting_figure(payloads: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    metrics = ("auc", "nll")
+    figure, axes = plt.subplots(len(payloads), len(metrics), figsize=(12, 4.2 * len(payloads)), squeeze=False)
+    for row, payload in zip(axes, payloads, strict=True):
+        summary, waiting = payload["summary"], payload["waiting"]
+        hours = [0.0, *waiting["hours"]]
+        names = ["vanilla", *waiting["methods"]]
+        for ax, metric in zip(row, metrics, strict=True):
+            stats = [_interval(summary[n][metric]) for n in names]
+            ax.errorbar(hours, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]], fmt="-o",
+                        color="#9ecae1", ecolor="#6baed6", capsize=3, label="waiting N h (N = 0: vanilla)")
+            for name in ("oracle", "esdfm", "pcaw"):
+                if name in summary:
+                    ax.axhline(summary[name][metric]["mean"], color=HIGHLIGHT.get(name, "#8c8c8c"), linestyle="--",
+                               label=name)
+            ax.set_xlabel("waiting time N (hours)")
+            ax.set_ylabel(LABELS[metric])
+            ax.set_title(f"{title(payload)}: freshness vs label certainty")
+        row[0].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+FIGURES = {
+    "c4_methods.png": methods_figure,
+    "c4_stream.png": stream_figure,
+    "c5_signals.png": signals_figure,
+    "waiting_tradeoff.png": waiting_figure,
+}
+
+
+def load_payloads(datasets: list[str], root: Path) -> list[dict[str, Any]]:
+    payloads = []
+    for name in datasets:
+        path = root / f"{name}.json"
+        if not path.is_file():
+            raise DataError(f"{path}: metrics not found (run `dvc repro delayed_stream@{name}`)")
+        payloads.append(json.loads(path.read_text()))
+    return sorted(payloads, key=lambda p: p["data_kind"] != "real")  # real data first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-figures", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics", type=Path, default=METRICS_ROOT)
+    parser.add_argument("--out", type=Path, default=FIGURES_ROOT)
+    args = parser.parse_args(argv)
+    datasets = list(read_yaml(Path(args.params)).get("delayed", {}).get("datasets", {}))
+    if not datasets:
+        raise DataError(f"{args.params}: delayed.datasets is empty")
+    payloads = load_payloads(datasets, args.metrics)
+    setup()
+    with atomic_dir(args.out) as tmp:
+        for name, draw in FIGURES.items():
+            save_png(draw(payloads), tmp / name)
+    print(f"wrote {', '.join(FIGURES)} to {args.out}")
+    return 0

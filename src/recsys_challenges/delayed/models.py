@@ -1,0 +1,122 @@
+"""Networks of T2: the CVR model and the auxiliary models that estimate importance weights.
+
+Both are :class:`HashedMLP`: hashed categorical ids -> embeddings, concatenated with dense inputs,
+then an MLP with one logit per head. The CVR model sees only click-time features; the auxiliary
+models also see the elapsed time and, for the pre-conversion-aware weights, the signal counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # multiplicative hashing constant (2^64 / golden ratio)
+
+
+def hash_ids(ids: np.ndarray, bits: int) -> np.ndarray:
+    """Hash ``(n, C)`` int64 ids into ``[0, 2**bits)`` per field (Fibonacci hashing, field-salted).
+
+    Field ``f``'s id ``v`` goes to the top ``bits`` bits of ``(v + f * 2**40) * GOLDEN mod 2**64``,
+    so equal ids in different fields land in unrelated buckets.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    salts = (np.arange(ids.shape[1], dtype=np.uint64) << np.uint64(40))[None, :]  # (1, C)
+    with np.errstate(over="ignore"):
+        mixed = (ids.view(np.uint64) + salts) * GOLDEN
+    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+
+
+class HashedMLP(nn.Module):
+    """Embeddings of hashed categorical fields + dense inputs -> MLP -> ``heads`` logits.
+
+    Args:
+        fields: number of categorical fields ``C``.
+        bits: ``2**bits`` buckets per field.
+        dim: embedding size ``d``.
+        dense: number of dense inputs ``F``.
+        hidden: MLP layer sizes.
+        heads: number of output logits.
+
+    Shapes:
+        categorical ``(B, C)`` int64 bucket ids in ``[0, 2**bits)``, dense ``(B, F)`` float32
+        -> logits ``(B, heads)``.
+    """
+
+    def __init__(self, fields: int, bits: int, dim: int, dense: int, hidden: list[int], heads: int = 1) -> None:
+        super().__init__()
+        self.fields, self.buckets = fields, 1 << bits
+        self.embedding = nn.Embedding(max(fields, 1) * self.buckets, dim, sparse=True)  # only looked-up rows get a gradient
+        self.register_buffer("offsets", torch.arange(fields, dtype=torch.long) * self.buckets, persistent=False)
+        layers: list[nn.Module] = []
+        width = fields * dim + dense
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        layers.append(nn.Linear(width, heads))
+        self.mlp = nn.Sequential(*layers)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.embedding.weight, std=0.01)
+        for module in self.mlp:
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+
+    def init_output_bias(self, rates: list[float]) -> None:
+        """Start each head at the logit of its base rate: with rare positives, a zero bias would cost
+        thousands of optimiser steps before the model says anything but 0.5."""
+        rates_tensor = torch.as_tensor(rates, dtype=torch.float32).clamp(1e-6, 1 - 1e-6)
+        with torch.no_grad():
+            self.mlp[-1].bias.copy_(torch.logit(rates_tensor))
+
+    def forward(self, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        embedded = self.embedding(categorical + self.offsets).flatten(1)  # (B, C*d)
+        return self.mlp(torch.cat([embedded, dense], dim=1))  # (B, heads)
+
+
+class LazyAdam(torch.optim.Optimizer):
+    """Adam on the rows of a sparse gradient only (TensorFlow's LazyAdam; same updates as ``SparseAdam``).
+
+    Moments of the rows a minibatch does not touch are left as they are. Written with
+    ``index_select``/``index_copy_``/``index_add_``, which on CPU cost a third of what
+    ``SparseAdam``'s coalescing and advanced indexing do for the small batches of the stream.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if not param.grad.is_sparse:
+                    raise ValueError("LazyAdam needs the sparse gradient of nn.Embedding(sparse=True)")
+                state = self.state[param]
+                if not state:
+                    state.update(step=0, m=torch.zeros_like(param), v=torch.zeros_like(param))
+                state["step"] += 1
+                grad = param.grad
+                rows, inverse = torch.unique(grad._indices()[0], return_inverse=True)  # (R,), (nnz,)
+                summed = torch.zeros(rows.numel(), param.shape[1], dtype=param.dtype).index_add_(0, inverse, grad._values())
+                m = state["m"].index_select(0, rows).mul_(beta1).add_(summed, alpha=1 - beta1)  # (R, d)
+                v = state["v"].index_select(0, rows).mul_(beta2).addcmul_(summed, summed, value=1 - beta2)
+                state["m"].index_copy_(0, rows, m)
+                state["v"].index_copy_(0, rows, v)
+                t = state["step"]
+                size = group["lr"] * (1 - beta2**t) ** 0.5 / (1 - beta1**t)
+                param.index_add_(0, rows, m.div_(v.sqrt_().add_(group["eps"])), alpha=-size)
+
+
+def optimizers(net: HashedMLP, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+    """:class:`LazyAdam` on the embedding rows a batch touches, ``Adam`` (with L2) on the MLP.
+
+    A dense Adam step would update every bucket of every field at each minibatch, which costs
+    more than the forward and backward passes of the small batches the stream trains on.
+    """
+    return [LazyAdam(list(net.embedding.parameters()), lr=lr),
+            torch.optim.Adam(net.mlp.parameters(), lr=lr, weight_decay=weight_decay)]

@@ -1,0 +1,490 @@
+"""``delayed-stream`` stage: run every method through the streaming protocol, for every seed.
+
+For each seed: pretrain the CVR model and the auxiliary models at ``T0`` (losses logged to CSV/W&B),
+copy the CVR model once per method, then walk the stream: at each step every method trains one
+pass on its own events (weighted by its importance weights, gradients stopped through them) and
+is tested on the next slot with the true labels. All methods and seeds advance together over a
+single read of the conversion table, so memory stays bounded whatever its size.
+
+Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): the loops are
+plain loops under Lightning Fabric (a ``Trainer``'s per-step overhead is larger than these small
+steps). With ``strategy: ddp`` every process reads the same stream, trains on its strided shard
+of each *global* minibatch (losses divided by the global batch's rows, so the DDP average of the
+shards' gradients is the one-process gradient) and predicts its shard of each test slot; the
+shards' predictions are gathered, so every process computes the one-process metrics. Only rank 0
+logs and writes.
+
+Output ``reports/metrics/delayed/<dataset>.json``. Besides the common core (``technique``,
+``dataset``, ``data_kind``, ``seeds``, ``summary[method][metric]`` = ``mean_ci`` over seeds with
+per-seed ``values``; metrics ``auc``, ``pr_auc``, ``nll``, ``mean_prediction`` and, relative to
+vanilla and the oracle, ``ri_auc``, ``ri_pr_auc``, ``ri_nll``, which are ``null`` if for some seed
+the oracle and vanilla score exactly the same, RI's 0/0), it holds:
+
+* ``methods``: the method names in a fixed display order;
+* ``protocol``: window, slot, stream start, steps, elapsed window, pretraining and test clicks,
+  test conversion rate (and, simulator, the mean true probability), batch size, seconds;
+* ``data``: the conversion table's stats and what it was built from (``table_input``);
+* ``stream``: ``slot_start_ts``, ``rows``, ``positives`` per test slot and
+  ``per_slot[method][metric]`` = one list per seed of per-slot values (``null`` where undefined);
+* ``waiting``: ``{"hours": [...], "methods": [...]}`` naming the waiting-N lines;
+* ``signal_sweep`` (simulator only): ``strengths`` and ``pcaw[str(strength)][metric]`` = mean_ci,
+  the pre-conversion-aware weights at each signal strength (``fsiw`` and the RI anchors do not
+  depend on the signals, so they are the ``summary`` entries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning import Fabric, seed_everything
+
+from recsys_challenges.config import ConfigError, load_section, to_dict
+from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals
+from recsys_challenges.delayed import auxiliary, conversions, stream
+from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, TrainParams
+from recsys_challenges.delayed.methods import WEIGHTS, Method, WeightInputs, methods, sweep_name
+from recsys_challenges.delayed.metrics import METRICS, relative_improvement, slot_metrics, stream_average
+from recsys_challenges.delayed.models import HashedMLP, hash_ids, optimizers
+from recsys_challenges.delayed.weights import weighted_bce
+from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.io import progress, write_json
+from recsys_challenges.stats import mean_ci
+from recsys_challenges.tracking import TrackingParams, run_loggers
+
+METRICS_ROOT = Path("reports/metrics/delayed")
+PREDICT_BATCH = 65_536
+
+
+class Features:
+    """Click batches -> model tensors: hashed categorical buckets ``(n, C)`` and ``log1p`` numerics ``(n, F)``."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+
+    def __call__(self, clicks: conversions.ClickBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        categorical = torch.from_numpy(hash_ids(clicks.categorical, self.bits))
+        dense = torch.from_numpy(np.log1p(np.maximum(clicks.numeric, 0)).astype(np.float32))
+        return categorical, dense
+
+
+def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
+          ) -> tuple[torch.nn.Module, list[Any], Callable[[torch.Tensor], None]]:
+    """``net``'s training forward, its optimisers and the backward pass, under ``fabric``.
+
+    Several processes: Fabric's DDP module, optimisers and ``fabric.backward``. One process: the
+    network, optimisers and ``backward`` themselves, as Fabric would run them, without its per-call
+    wrappers (precision casts, a backward hook per output: measured 13% of a 64-row step on this CPU).
+    """
+    steps = optimizers(net, lr, weight_decay)
+    if fabric.world_size == 1:
+        return net, steps, torch.Tensor.backward
+    module, *steps = fabric.setup(net, *steps)
+    return module, steps, fabric.backward
+
+
+Loss = Callable[[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]], torch.Tensor]
+
+
+def fit(net: HashedMLP, tensors: dict[str, torch.Tensor], loss: Loss, epochs: int, context: Context, seed: int,
+        loggers: list[Any], name: str) -> HashedMLP:
+    """Fit ``net`` on ``tensors`` (keys ``categorical``, ``dense`` + what ``loss`` reads) for ``epochs``
+    passes in shuffled minibatches of the dataset's size, with the stream's optimisers, under
+    ``context.fabric`` (this process trains on its shard of each minibatch); log each epoch's mean
+    loss as ``<name>/train_loss``. Returns ``net`` itself (unwrapped).
+
+    ``loss(logits, shard, batch)`` is this process's share of the minibatch ``batch``'s loss, from
+    the logits of its rows ``shard`` (both dicts of ``tensors``' keys).
+
+    A plain loop rather than a Lightning ``Trainer``: on this CPU the Trainer's per-step overhead
+    (about 10 ms) is larger than a step of these small networks and tripled the stage's time. The
+    losses go to the same CSV and W&B loggers.
+    """
+    fabric = context.fabric
+    module, steps, backward = setup(fabric, net, context.train.lr, context.train.weight_decay)
+    generator = torch.Generator().manual_seed(seed)  # the same order on every process
+    rows = int(tensors["dense"].shape[0])
+    module.train()
+    for epoch in range(epochs):
+        order = torch.randperm(rows, generator=generator)
+        total = torch.zeros(())
+        for start in progress(range(0, rows, context.batch_size), desc=name, unit="batch"):
+            index = order[start:start + context.batch_size]
+            batch = {key: value.index_select(0, index) for key, value in tensors.items()}
+            mine = {key: shard(value, fabric.global_rank, fabric.world_size) for key, value in batch.items()}
+            value = loss(module(mine["categorical"], mine["dense"]), mine, batch)
+            for optimizer in steps:
+                optimizer.zero_grad(set_to_none=True)
+            backward(value * fabric.world_size)  # DDP averages the shards' gradients: undo the 1/W
+            for optimizer in steps:
+                optimizer.step()
+            total += value.detach() * index.numel()
+        total = fabric.all_reduce(total, reduce_op="sum")
+        for logger in loggers:
+            logger.log_metrics({f"{name}/train_loss": float(total) / max(rows, 1)}, step=epoch)
+    return net
+
+
+def _bce_head(logits: torch.Tensor, mine: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    label = mine["label"]
+    return weighted_bce(logits[:, 0], label, torch.ones_like(label), rows=batch["label"].shape[0])
+
+
+def _two_heads(logits: torch.Tensor, mine: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    return auxiliary.masked_two_head_loss(logits, mine["labels"], mine["masks"], counts=batch["masks"].sum(0))
+
+
+@dataclass
+class Context:
+    """What a stream run needs besides the data: parameters, features and the signal views."""
+
+    model: ModelParams
+    train: TrainParams
+    protocol: ProtocolParams
+    timeline: stream.Timeline
+    features: Features
+    kinds: int
+    batch_size: int
+    signal_view: Callable[[float | None], Callable[[conversions.SignalBatch], conversions.SignalBatch] | None]
+    fabric: Fabric
+
+
+def new_net(context: Context, clicks: conversions.ClickBatch, extra_dense: int, heads: int, hidden: list[int]) -> HashedMLP:
+    return HashedMLP(fields=clicks.categorical.shape[1], bits=context.model.hash_bits, dim=context.model.embedding_dim,
+                     dense=clicks.numeric.shape[1] + extra_dense, hidden=hidden, heads=heads)
+
+
+def pretrain_cvr(context: Context, data: stream.Pretraining, seed: int, loggers: list[Any]) -> HashedMLP:
+    """The CVR model fitted on the mature pretraining clicks with their true labels."""
+    torch.manual_seed(seed)
+    net = new_net(context, data.clicks, 0, 1, context.model.hidden)
+    categorical, dense = context.features(data.clicks)
+    label = torch.from_numpy((data.clicks.conversion_ts != conversions.NEVER).astype(np.float32))
+    net.init_output_bias([float(label.mean())])
+    return fit(net, {"categorical": categorical, "dense": dense, "label": label}, _bce_head,
+               context.train.pretrain_epochs, context, seed, loggers, f"seed{seed}/pretrain/cvr")
+
+
+def pretrain_aux(context: Context, data: stream.Pretraining, name: str, strength: float | None, seed: int,
+                 loggers: list[Any]) -> HashedMLP:
+    """Auxiliary model ``name`` (see :mod:`auxiliary`), fitted on the pretraining clicks; for a
+    signal family on a simulator, on the signals of ``strength``."""
+    family = auxiliary.FAMILIES[name]
+    view = context.signal_view(strength)
+    signals = data.signals if view is None else view(data.signals)
+    if family.elapsed:
+        rows = auxiliary.observed_sample(data.clicks, signals, family, context.timeline.slot_s,
+                                         context.train.aux_draws, context.kinds, np.random.default_rng([seed, 7]))
+    else:
+        rows = auxiliary.elapsed_window_sample(data.clicks, signals, family, context.protocol.elapsed_window_s,
+                                               context.kinds)
+    torch.manual_seed(seed)
+    net = new_net(context, data.clicks, rows.extra.shape[1], 2, context.model.aux_hidden)
+    net.init_output_bias(list((rows.labels * rows.masks).sum(0) / np.maximum(rows.masks.sum(0), 1)))
+    categorical, dense = context.features(data.clicks.take(rows.rows))
+    tensors = {"categorical": categorical, "dense": torch.cat([dense, torch.from_numpy(rows.extra)], dim=1),
+               "labels": torch.from_numpy(rows.labels), "masks": torch.from_numpy(rows.masks)}
+    fit(net, tensors, _two_heads, context.train.aux_epochs, context, seed, loggers,
+        f"seed{seed}/pretrain/{name}" + ("" if strength is None else f"@{strength:g}"))
+    return net.eval()
+
+
+def aux_key(name: str, strength: float | None) -> tuple[str, float | None]:
+    """Auxiliary models are shared by lines; those that read signals are one per signal strength."""
+    return name, strength if auxiliary.FAMILIES[name].signals else None
+
+
+@torch.no_grad()
+def predict(net: HashedMLP, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """Sigmoid of every head, ``(n, heads)``, in large batches."""
+    net.eval()
+    out = [torch.sigmoid(net(categorical[i:i + PREDICT_BATCH], dense[i:i + PREDICT_BATCH]))
+           for i in range(0, categorical.shape[0], PREDICT_BATCH)]
+    return torch.cat(out) if out else torch.zeros(0, net.mlp[-1].out_features)
+
+
+@dataclass
+class StepTensors:
+    """One line's events of one step as tensors (shared by every seed)."""
+
+    categorical: torch.Tensor
+    dense: torch.Tensor
+    observed: torch.Tensor
+    aux_dense: dict[str, torch.Tensor]  # auxiliary family -> its dense inputs
+
+
+def step_tensors(context: Context, events: stream.EventBatch, families: tuple[str, ...]) -> StepTensors:
+    categorical, dense = context.features(events.clicks)
+    aux_inputs = {}
+    for name in families:
+        extra = auxiliary.aux_dense(auxiliary.FAMILIES[name], events.ingest_ts - events.clicks.click_ts, events.signals)
+        aux_inputs[name] = torch.cat([dense, torch.from_numpy(extra)], dim=1)
+    return StepTensors(categorical, dense, torch.from_numpy(events.label.astype(np.float32)), aux_inputs)
+
+
+class Learner:
+    """One (method, seed): a copy of the pretrained CVR model with its own optimiser and shuffles.
+
+    ``net`` is the model itself (for predictions), ``module`` its training forward (:func:`setup`).
+    """
+
+    def __init__(self, net: HashedMLP, method: Method, aux_nets: dict[str, HashedMLP], context: Context, seed: int,
+                 line_index: int) -> None:
+        self.net, self.method, self.aux_nets, self.context = net, method, aux_nets, context
+        self.seed, self.line_index = seed, line_index
+        self.module, self.optimizers, self.backward = setup(context.fabric, net, context.train.lr,
+                                                            context.train.weight_decay)
+        self.weigh = WEIGHTS[method.weights]
+
+    def aux_probabilities(self, batch: StepTensors) -> dict[str, torch.Tensor]:
+        """``"<family>.<head>" -> (n,)`` probabilities of the line's frozen auxiliary models."""
+        out = {}
+        for name, net in self.aux_nets.items():
+            probs = predict(net, batch.categorical, batch.aux_dense[name])  # (n, 2)
+            out |= {f"{name}.{head}": probs[:, h] for h, head in enumerate(auxiliary.FAMILIES[name].heads)}
+        return out
+
+    def train_step(self, batch: StepTensors, step: int) -> None:
+        n = batch.observed.shape[0]
+        if n == 0:
+            return
+        aux = self.aux_probabilities(batch)
+        fabric = self.context.fabric
+        self.module.train()
+        order = torch.from_numpy(np.random.default_rng([self.seed, self.line_index, step]).permutation(n))
+        for start in range(0, n, self.context.batch_size):
+            batch_rows = order[start:start + self.context.batch_size]  # the global minibatch
+            rows = shard(batch_rows, fabric.global_rank, fabric.world_size)  # this process's share
+            logits = self.module(batch.categorical[rows], batch.dense[rows])[:, 0]  # (b,)
+            inputs = WeightInputs(batch.observed[rows], torch.sigmoid(logits.detach()),
+                                  {head: p[rows] for head, p in aux.items()}, self.context.train.max_weight)
+            loss = weighted_bce(logits, batch.observed[rows], self.weigh(inputs), rows=batch_rows.numel())
+            for optimizer in self.optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            self.backward(loss * fabric.world_size)  # DDP averages the shards' gradients: undo the 1/W
+            for optimizer in self.optimizers:
+                optimizer.step()
+
+
+def signal_view(meta: dict[str, Any]) -> Callable[[float | None], Callable | None]:
+    """Signal strength -> filter of a simulator's signals (``None``: the table's signals as they are)."""
+    if meta["data_kind"] != "simulated":
+        return lambda strength: None
+    calibration = Calibration(**meta["calibration"])
+    strengths = list(meta["signal_strengths"])
+
+    def view(strength: float | None) -> Callable[[conversions.SignalBatch], conversions.SignalBatch] | None:
+        if strength is None:
+            return None
+        return lambda s: s.take(keep_signals(s.kind, s.mark, strength, calibration, strengths))
+
+    return view
+
+
+def stream_lines(meta: dict[str, Any], train: TrainParams, protocol: ProtocolParams) -> dict[str, Method]:
+    """The methods of ``train.methods`` plus, on a simulator, ``pcaw`` at each sweep strength."""
+    lines = methods(train.methods, protocol)
+    window_h = meta["window_s"] / 3600
+    if max(protocol.waiting_hours) > window_h and "waiting" in train.methods:
+        raise ConfigError(f"delayed.protocol.waiting_hours: waiting longer than the window ({window_h:g} h) gains nothing")
+    if meta["data_kind"] == "simulated" and "pcaw" in lines:
+        main, *sweep = meta["signal_strengths"]
+        lines["pcaw"] = replace(lines["pcaw"], signal_strength=main)
+        lines |= {sweep_name(s): replace(lines["pcaw"], signal_strength=s) for s in sweep}
+    return lines
+
+
+def gather_rows(fabric: Fabric, mine: torch.Tensor, rows: int) -> torch.Tensor:
+    """The inverse of :func:`~recsys_challenges.distributed.shard`: every process's strided shard
+    ``(m_r, ...)`` of ``rows`` rows -> all the rows ``(rows, ...)`` in their order, on every process."""
+    if fabric.world_size == 1:
+        return mine
+    length = -(-rows // fabric.world_size)  # the longest shard; shorter ones are padded at their end
+    padded = torch.cat([mine, mine.new_zeros(length - mine.shape[0], *mine.shape[1:])])
+    gathered = fabric.all_gather(padded)  # (W, length, ...): row i * W + r is shard r's i-th
+    return gathered.transpose(0, 1).reshape(length * fabric.world_size, *mine.shape[1:])[:rows]
+
+
+def one_process() -> Fabric:
+    """Fabric for a single process on the CPU (the default of ``trainer``)."""
+    return Fabric(**TrainerParams().trainer_kwargs())
+
+
+def run(folder: Path, dataset: str, spec: DatasetSpec, protocol: ProtocolParams, model: ModelParams,
+        train: TrainParams, tracking: TrackingParams | None, fabric: Fabric | None = None) -> dict[str, Any]:
+    """Run every line for every seed over the conversion table in ``folder``; return the metrics payload.
+
+    ``fabric`` (launched) distributes the training; ``None``: one process. Only rank 0 logs.
+    """
+    fabric = fabric or one_process()
+    meta = conversions.read_meta(folder)
+    timeline = stream.make_timeline(meta, protocol)
+    lines = stream_lines(meta, train, protocol)
+    view = signal_view(meta)
+    context = Context(model, train, protocol, timeline, Features(model.hash_bits), len(meta["signal_kinds"]),
+                      spec.batch_size, view, fabric)
+    protocol_lines = {name: stream.Line(m.strategy, view(m.signal_strength)) for name, m in lines.items()}
+    steps = stream.protocol(folder, timeline, protocol_lines, context.kinds)
+    pretraining = next(steps)
+    config = {"dataset": dataset, "spec": to_dict(spec), "protocol": to_dict(protocol), "model": to_dict(model),
+              "train": to_dict(train), "timeline": to_dict(timeline)}
+    logs = tracking is not None and fabric.global_rank == 0
+    tracker = run_loggers(tracking, "delayed", dataset, "stream", config) if logs else _no_loggers()
+    started = time.perf_counter()
+    with tracker as loggers:
+        learners = _pretrain_all(context, pretraining, lines, train.seeds, loggers)
+        pretrain_s = time.perf_counter() - started
+        slots: list[dict[str, Any]] = []
+        per_slot: dict[tuple[int, str], list[dict[str, Any]]] = {key: [] for key in learners}
+        for step in progress(steps, total=timeline.steps, desc=f"stream {dataset}", unit="slot"):
+            tensors = {name: step_tensors(context, step.events[name], m.aux) for name, m in lines.items()}
+            for (seed, name), learner in learners.items():
+                learner.train_step(tensors[name], step.index)
+            truth = (step.test.conversion_ts != conversions.NEVER).astype(np.float64)
+            categorical, dense = (shard(t, fabric.global_rank, fabric.world_size) for t in context.features(step.test))
+            slots.append({"start_ts": int(timeline.start_ts + (step.index + 1) * timeline.slot_s),
+                          "rows": int(truth.size), "positives": int(truth.sum()),
+                          "true_mean": None if step.test.true_probability is None or not truth.size
+                          else float(step.test.true_probability.mean())})
+            mine = torch.stack([predict(learner.net, categorical, dense)[:, 0] for learner in learners.values()], 1)
+            predictions = gather_rows(fabric, mine, truth.size).numpy()  # (rows, learners)
+            logged = {}
+            for column, (key, learner) in enumerate(learners.items()):
+                scores = slot_metrics(truth, predictions[:, column])
+                per_slot[key].append(scores)
+                logged |= {f"seed{key[0]}/{key[1]}/{m}": scores[m] for m in METRICS if scores[m] is not None}
+            for logger in loggers:
+                logger.log_metrics(logged, step=step.index)
+    stream_s = time.perf_counter() - started - pretrain_s
+    fabric.print(f"{dataset}: pretraining {pretrain_s:.0f}s, stream {stream_s:.0f}s ({timeline.steps} steps, "
+          f"{len(learners)} learners)")
+    return _payload(dataset, meta, spec, timeline, protocol, train, lines, pretraining, slots, per_slot,
+                    {"pretrain_s": pretrain_s, "stream_s": stream_s})
+
+
+class _no_loggers:
+    def __enter__(self) -> list[Any]:
+        return []
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _pretrain_all(context: Context, data: stream.Pretraining, lines: dict[str, Method], seeds: list[int],
+                  loggers: list[Any]) -> dict[tuple[int, str], Learner]:
+    if len(data.clicks) == 0 or (data.clicks.conversion_ts != conversions.NEVER).sum() == 0:
+        raise ConfigError("no mature click (or no conversion) to pretrain on: move delayed.protocol.stream_start_hours later")
+    learners = {}
+    for seed in seeds:
+        seed_everything(seed, workers=True, verbose=False)  # python, numpy, torch; every shuffle is seeded too
+        cvr = pretrain_cvr(context, data, seed, loggers)
+        keys = dict.fromkeys(aux_key(name, m.signal_strength) for m in lines.values() for name in m.aux)
+        aux_nets = {key: pretrain_aux(context, data, *key, seed, loggers) for key in keys}
+        for index, (name, method) in enumerate(lines.items()):
+            mine = {family: aux_nets[aux_key(family, method.signal_strength)] for family in method.aux}
+            learners[seed, name] = Learner(copy.deepcopy(cvr), method, mine, context, seed, index)
+    return learners
+
+
+def _seed_summary(per_slot: list[dict[str, Any]]) -> dict[str, float]:
+    rows = [s["rows"] for s in per_slot]
+    return {m: stream_average([s[m] for s in per_slot], rows) for m in (*METRICS, "mean_prediction")}
+
+
+def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: stream.Timeline,
+             protocol: ProtocolParams, train: TrainParams, lines: dict[str, Method], pretraining: stream.Pretraining,
+             slots: list[dict[str, Any]], per_slot: dict[tuple[int, str], list[dict[str, Any]]],
+             timings: dict[str, float]) -> dict[str, Any]:
+    seeds = list(train.seeds)
+    per_seed = {key: _seed_summary(values) for key, values in per_slot.items()}
+
+    def summary_of(name: str) -> dict[str, Any]:
+        out = {m: mean_ci([per_seed[seed, name][m] for seed in seeds]) for m in (*METRICS, "mean_prediction")}
+        for m in METRICS:
+            anchors = [(per_seed[seed, "vanilla"][m], per_seed[seed, "oracle"][m]) for seed in seeds]
+            out[f"ri_{m}"] = None if any(v == o for v, o in anchors) else mean_ci(
+                [relative_improvement(per_seed[seed, name][m], v, o) for seed, (v, o) in zip(seeds, anchors, strict=True)])
+        return out
+
+    sweep = [name for name, m in lines.items() if name.startswith("pcaw@")]
+    main_lines = [name for name in lines if name not in sweep]
+    rows = [s["rows"] for s in slots]
+    test_rows = int(sum(rows))
+    payload: dict[str, Any] = {
+        "technique": "delayed",
+        "dataset": dataset,
+        "data_kind": spec.data_kind,
+        "seeds": seeds,
+        "methods": main_lines,
+        "summary": {name: summary_of(name) for name in main_lines},
+        "protocol": {
+            "window_hours": timeline.window_s / 3600,
+            "slot_hours": timeline.slot_s / 3600,
+            "stream_start_ts": timeline.start_ts,
+            "steps": timeline.steps,
+            "elapsed_window_minutes": protocol.elapsed_window_s / 60,
+            "pretrain_clicks": len(pretraining.clicks),
+            "pretrain_conversions": int((pretraining.clicks.conversion_ts != conversions.NEVER).sum()),
+            "test_clicks": test_rows,
+            "test_conversion_rate": sum(s["positives"] for s in slots) / max(test_rows, 1),
+            "test_true_mean_probability": None if slots[0]["true_mean"] is None else
+            float(np.average([s["true_mean"] or 0.0 for s in slots], weights=np.maximum(rows, 1e-12))),
+            "batch_size": spec.batch_size,
+            "seconds": timings,
+        },
+        "data": meta["stats"] | {"table_input": spec.input},
+        "stream": {
+            "slot_start_ts": [s["start_ts"] for s in slots],
+            "rows": rows,
+            "positives": [s["positives"] for s in slots],
+            "per_slot": {name: {m: [[_round(s[m]) for s in per_slot[seed, name]] for seed in seeds]
+                                for m in (*METRICS, "mean_prediction")} for name in main_lines},
+        },
+        "waiting": {"hours": list(protocol.waiting_hours) if "waiting" in train.methods else [],
+                    "methods": [n for n in main_lines if n.startswith("waiting_")]},
+    }
+    if sweep:
+        strengths = [lines["pcaw"].signal_strength] + [lines[n].signal_strength for n in sweep]
+        names = ["pcaw", *sweep]
+        payload["signal_sweep"] = {
+            "strengths": strengths,
+            "pcaw": {f"{s:g}": summary_of(n) for s, n in zip(strengths, names, strict=True)},
+        }
+    return payload
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-stream", description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="a key of delayed.datasets in params.yaml")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--table", type=Path, default=None, help="default data/delayed/conversions/<dataset>")
+    parser.add_argument("--out", type=Path, default=None, help="default reports/metrics/delayed/<dataset>.json")
+    args = parser.parse_args(argv)
+    spec = load_section(DatasetSpec, f"delayed.datasets.{args.dataset}", args.params)
+    protocol = load_section(ProtocolParams, "delayed.protocol", args.params)
+    model = load_section(ModelParams, "delayed.model", args.params)
+    train = load_section(TrainParams, "delayed.train", args.params)
+    tracking = load_section(TrackingParams, "tracking", args.params)
+    fabric = Fabric(**load_section(TrainerParams, "trainer", args.params).trainer_kwargs())
+    fabric.launch()
+    torch.set_num_threads(1)  # minibatches are small: a second thread only adds synchronisation (and stalls under load)
+    payload = run(args.table or conversions.CONVERSIONS_ROOT / args.dataset, args.dataset, spec, protocol, model,
+                  train, tracking, fabric)
+    if fabric.global_rank != 0:
+        return 0
+    write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", payload)
+    for name, scores in payload["summary"].items():
+        print(f"{name:>14}: " + "  ".join(f"{m} {scores[m]['mean']:.4f}" if scores[m] else f"{m} undefined"
+                                          for m in (*METRICS, "ri_auc", "ri_nll")))
+    return 0

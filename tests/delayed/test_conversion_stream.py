@@ -1,0 +1,114 @@
+"""The simulator (data/simulate/conversion_stream.py): fits recover known rates, ground truth holds,
+thinning gives the signals of each strength, and the data does not depend on the chunking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_challenges.config import ConfigError
+from recsys_challenges.data.simulate import conversion_stream as cs
+from recsys_challenges.delayed.build import calibrate_on
+from recsys_challenges.delayed.config import SimulatorParams
+from tests.delayed.conftest import small_simulator, taobao_like_calibration
+
+
+def test_exponential_mixture_fit_recovers_truncated_delays():
+    rng = np.random.default_rng(0)
+    n, window = 40_000, 86_400.0
+    fast = rng.random(n) < 0.6
+    delays = rng.exponential(np.where(fast, 600.0, 36_000.0))
+    weight, mu_fast, mu_slow = cs.fit_exponential_mixture(delays[delays < window], window)
+    assert weight == pytest.approx(0.6, abs=0.03)
+    assert mu_fast == pytest.approx(600.0, rel=0.08)
+    assert mu_slow == pytest.approx(36_000.0, rel=0.1)
+
+
+def test_calibration_of_a_simulated_table_recovers_its_rates(sim_table):
+    truth = taobao_like_calibration()
+    fitted = calibrate_on(sim_table, truth.window_s)
+    # the simulator draws the delay mix per click (feature effect), so the marginal fit is close, not equal
+    assert fitted.conversion_rate == pytest.approx(truth.conversion_rate, rel=0.15)
+    assert fitted.fast_mean_s == pytest.approx(truth.fast_mean_s, rel=0.3)
+    # what the simulator is calibrated to: the fitted mixture reproduces the data's delay quantiles
+    for q in ("0.25", "0.5", "0.75"):
+        assert fitted.fitted_delay_quantiles_h[q] == pytest.approx(fitted.data_delay_quantiles_h[q], rel=0.25)
+    # the table holds signals drawn at the largest strength (4): refitting sees those
+    drawn = cs.signal_means(truth, 4.0)
+    assert fitted.signal_mean_positive[0] == pytest.approx(drawn[0], rel=0.25)
+    assert fitted.signal_mean_negative[0] == pytest.approx(truth.signal_mean_negative[0], rel=0.15)
+
+
+def test_labels_follow_the_true_probability():
+    clicks, _ = next(small_simulator(rows=60_000, chunk_rows=60_000).chunks())
+    rate = clicks["conversion_ts"].notna().mean()
+    truth = clicks["true_probability"].to_numpy()
+    # Bernoulli(truth) labels: the rate lies within 4 standard errors of the mean truth
+    assert abs(rate - truth.mean()) < 4 * np.sqrt(truth.mean() * (1 - truth.mean()) / truth.size)
+    assert truth.mean() == pytest.approx(0.02, rel=0.1)  # b0 solved on the pilot sample
+    top = truth > np.quantile(truth, 0.9)
+    assert clicks["conversion_ts"].notna()[top].mean() > 2 * rate  # the features carry the signal
+
+
+def test_thinning_gives_each_strength_its_mean():
+    simulator = small_simulator(rows=60_000, chunk_rows=60_000, strengths=(1.0, 0.0, 4.0))
+    clicks, signals = next(simulator.chunks())
+    converted = clicks.set_index("click_id")["conversion_ts"].notna()
+    calibration = simulator.calibration
+    for strength in (0.0, 1.0, 4.0):
+        keep = cs.keep_signals(signals["kind"].to_numpy(), signals["mark"].to_numpy(), strength, calibration,
+                               simulator.strengths)
+        kept = signals[keep & (signals["kind"] == 0).to_numpy()]
+        per_converter = converted[kept["click_id"]].sum() / converted.sum()
+        per_other = (~converted[kept["click_id"]]).sum() / (~converted).sum()
+        # signals come an exponential-mixture time after the click and stop at the conversion, so the
+        # observed mean is the drawn one times P(signal before the conversion) < 1 for converters
+        assert per_other == pytest.approx(calibration.signal_mean_negative[0] * cs._mixture_cdf(
+            np.float64(calibration.window_s), *calibration.signal_timing[0]), rel=0.1)
+        ratio = per_converter / max(per_other, 1e-9)
+        if strength == 0.0:
+            assert ratio < 1.0  # uninformative counts; converters even lose the signals after their conversion
+        else:
+            assert ratio > 2.0 * strength
+
+
+def test_strength_zero_keeps_every_non_converter_signal():
+    simulator = small_simulator(rows=20_000, chunk_rows=20_000)
+    clicks, signals = next(simulator.chunks())
+    converted = clicks.set_index("click_id")["conversion_ts"].notna()[signals["click_id"]].to_numpy()
+    keep = cs.keep_signals(signals["kind"].to_numpy(), signals["mark"].to_numpy(), 0.0, simulator.calibration,
+                           simulator.strengths)
+    assert keep[~converted].all()
+
+
+def test_data_does_not_depend_on_the_chunking():
+    def whole(chunk_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        parts = list(small_simulator(rows=12_000, days=2.0, chunk_rows=chunk_rows).chunks())
+        return pd.concat([c for c, _ in parts], ignore_index=True), pd.concat([s for _, s in parts], ignore_index=True)
+
+    small, large = whole(1_000), whole(100_000)
+    pd.testing.assert_frame_equal(small[0], large[0])
+    pd.testing.assert_frame_equal(small[1], large[1])
+    assert small[0]["click_ts"].is_monotonic_increasing
+    assert small[0]["click_id"].tolist() == list(range(12_000))
+
+
+def test_chunks_are_bounded_and_signals_stay_in_their_window():
+    simulator = small_simulator(rows=30_000, days=3.0, chunk_rows=4_000)
+    window = simulator.calibration.window_s
+    for clicks, signals in simulator.chunks():
+        assert len(clicks) <= 4_000 + clicks.groupby(clicks["click_ts"] // 3600).size().max()
+        start = clicks.set_index("click_id")["click_ts"][signals["click_id"]].to_numpy()
+        end = clicks.set_index("click_id")["conversion_ts"].fillna(-1)[signals["click_id"]].to_numpy()
+        assert np.all(signals["ts"].to_numpy() >= start)
+        assert np.all(signals["ts"].to_numpy() < np.where(end >= 0, end, start + window))
+
+
+def test_simulator_params_are_checked():
+    with pytest.raises(ConfigError, match="rows"):
+        SimulatorParams(rows=100)
+    with pytest.raises(ConfigError, match="sweep_strengths"):
+        SimulatorParams(signal_strength=1.0, sweep_strengths=[1.0])
+    with pytest.raises(ConfigError, match="live"):
+        SimulatorParams(campaigns_per_day=0.1, campaign_life_days=1.0)
