@@ -22,7 +22,8 @@ the oracle and vanilla score exactly the same, RI's 0/0), it holds:
 
 * ``methods``: the method names in a fixed display order;
 * ``protocol``: window, slot, stream start, steps, elapsed window, pretraining and test clicks,
-  test conversion rate (and, simulator, the mean true probability), batch size, seconds;
+  test conversion rate (and, simulator, the mean true probability), batch size (wall times are
+  printed, not stored: the same params give a byte-identical file);
 * ``data``: the conversion table's stats and what it was built from (``table_input``);
 * ``stream``: ``slot_start_ts``, ``rows``, ``positives`` per test slot and
   ``per_slot[method][metric]`` = one list per seed of per-slot values (``null`` where undefined);
@@ -365,8 +366,7 @@ def run(folder: Path, dataset: str, spec: DatasetSpec, protocol: ProtocolParams,
     stream_s = time.perf_counter() - started - pretrain_s
     fabric.print(f"{dataset}: pretraining {pretrain_s:.0f}s, stream {stream_s:.0f}s ({timeline.steps} steps, "
           f"{len(learners)} learners)")
-    return _payload(dataset, meta, spec, timeline, protocol, train, lines, pretraining, slots, per_slot,
-                    {"pretrain_s": pretrain_s, "stream_s": stream_s})
+    return _payload(dataset, meta, spec, timeline, protocol, train, lines, pretraining, slots, per_slot)
 
 
 class _no_loggers:
@@ -400,8 +400,7 @@ def _seed_summary(per_slot: list[dict[str, Any]]) -> dict[str, float]:
 
 def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: stream.Timeline,
              protocol: ProtocolParams, train: TrainParams, lines: dict[str, Method], pretraining: stream.Pretraining,
-             slots: list[dict[str, Any]], per_slot: dict[tuple[int, str], list[dict[str, Any]]],
-             timings: dict[str, float]) -> dict[str, Any]:
+             slots: list[dict[str, Any]], per_slot: dict[tuple[int, str], list[dict[str, Any]]]) -> dict[str, Any]:
     seeds = list(train.seeds)
     per_seed = {key: _seed_summary(values) for key, values in per_slot.items()}
 
@@ -437,7 +436,6 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
             "test_true_mean_probability": None if slots[0]["true_mean"] is None else
             float(np.average([s["true_mean"] or 0.0 for s in slots], weights=np.maximum(rows, 1e-12))),
             "batch_size": spec.batch_size,
-            "seconds": timings,
         },
         "data": meta["stats"] | {"table_input": spec.input},
         "stream": {
