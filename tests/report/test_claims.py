@@ -50,10 +50,13 @@ def directed(dual_direction, dual_rank, low_bucket, high_bucket, rule_direction=
     return {"summary": summary, "by_degree": by_degree}
 
 
-def delayed(pcaw_auc, pcaw_nll, esdfm_auc):
-    names = ["oracle", "vanilla", "waiting_1h", "waiting_24h", "fsiw", "pcaw_fsiw"]
+def delayed(pcaw_auc, pcaw_nll, esdfm_auc, oracle_auc=None):
+    """The oracle beats vanilla by 0.1 in AUC (unless ``oracle_auc``) and NLL, not in PR-AUC, so AUC
+    and NLL are the informative metrics; every other method sits on BASE."""
+    names = ["vanilla", "waiting_1h", "waiting_24h", "fsiw", "pcaw_fsiw"]
     summary = {m: {"auc": clear(0.0), "pr_auc": clear(0.0), "nll": clear(0.0)} for m in names}
-    summary["pcaw"] = {"auc": pcaw_auc, "pr_auc": clear(0.0), "nll": pcaw_nll}
+    summary["oracle"] = {"auc": oracle_auc or clear(0.1), "pr_auc": clear(0.0), "nll": clear(-0.1)}
+    summary["pcaw"] = {"auc": pcaw_auc, "pr_auc": clear(-0.5), "nll": pcaw_nll}  # PR-AUC never counts here
     summary["esdfm"] = {"auc": esdfm_auc, "pr_auc": clear(0.0), "nll": clear(0.0)}
     return {"summary": summary}
 
@@ -114,6 +117,20 @@ def test_changing_a_metrics_file_changes_the_verdict(tmp_path):
     assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("partly reproduced", "partly reproduced")
     write(tmp_path, "uncertainty", "kdd", uncertainty(exactly(-0.5), exactly(0.3)))
     assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("reproduced", "reproduced")
+
+
+def test_delayed_rules_skip_metrics_where_the_oracle_does_not_beat_vanilla(tmp_path):
+    # AUC: oracle = vanilla, so pcaw's AUC loss is no evidence; NLL: pcaw 0.01 lower than vanilla,
+    # waiting and ES-DFM -> C4 and C5 hold on NLL alone
+    write(tmp_path, "delayed", "taobao", delayed(clear(-0.05), clear(-0.01), clear(0.0), oracle_auc=clear(0.0)))
+    write(tmp_path, "delayed", "sim", delayed(clear(-0.05), clear(-0.01), clear(0.0), oracle_auc=clear(0.0)), "simulated")
+    assert (verdicts(tmp_path)["C4"], verdicts(tmp_path)["C5"]) == ("reproduced", "reproduced")
+    # no informative metric at all: nothing to judge
+    content = delayed(clear(0.0), clear(0.0), clear(0.0), oracle_auc=clear(0.0))
+    content["summary"]["oracle"]["nll"] = clear(0.0)
+    for name in ("taobao", "sim"):
+        write(tmp_path, "delayed", name, content)
+    assert (verdicts(tmp_path)["C4"], verdicts(tmp_path)["C5"]) == ("no data", "no data")
 
 
 @pytest.mark.parametrize("high_gain, expected", [(exactly(0.3), "reproduced"), (around(0.0), "not reproduced")])
