@@ -7,6 +7,7 @@ from recsys_challenges.report.evidence import (
     Evidence,
     ci_above,
     count_passing,
+    enough,
     load_metrics,
     paired_difference,
 )
@@ -51,3 +52,11 @@ def test_count_passing_needs_every_piece_of_a_dataset_to_pass():
     ]
     assert count_passing(ev) == (1, 2)
     assert count_passing(ev, "simulated") == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "counts, expected",
+    [((1, 1), True), ((0, 1), False), ((1, 2), False), ((2, 2), True), ((2, 3), True), ((3, 7), False), ((4, 7), True), ((0, 0), False)],
+)
+def test_enough_is_half_of_the_real_datasets_and_at_least_two(counts, expected):
+    assert enough(counts) is expected

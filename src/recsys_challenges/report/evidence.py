@@ -114,7 +114,8 @@ def count_passing(evidence: list[Evidence], data_kind: str = "real", quantity: s
     return sum(all(v) for v in by_dataset.values()), len(by_dataset)
 
 
-def enough(counts: tuple[int, int], at_least: int = 2) -> bool:
-    """``counts`` = (passing, total): at least ``at_least`` pass, or all of them when fewer exist."""
+def enough(counts: tuple[int, int]) -> bool:
+    """``counts`` = (passing, total): at least half of the datasets pass, and at least two of them (or
+    all, when fewer than two exist)."""
     passing, total = counts
-    return total > 0 and passing >= min(at_least, total)
+    return total > 0 and passing >= max(min(2, total), (total + 1) // 2)
