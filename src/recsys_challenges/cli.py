@@ -19,6 +19,11 @@ STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
     "profile": "recsys_challenges.profiles:main",
+    "directed-train": "recsys_challenges.directed.train:main",
+    "directed-evaluate": "recsys_challenges.directed.evaluate:main",
+    "directed-figures": "recsys_challenges.directed.figures:main",
+    "directed-bench": "recsys_challenges.directed.bench:main",
+    "directed-search": "recsys_challenges.directed.search:main",
 }
 
 
