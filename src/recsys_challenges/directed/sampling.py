@@ -53,22 +53,28 @@ def csr_from_edges(rows: Tensor, cols: Tensor, num_nodes: int) -> CSR:
     return CSR(indptr=indptr, indices=cols[order].contiguous())
 
 
-def directed_relations(edge_index: Tensor, num_nodes: int) -> dict[str, CSR]:
-    """The neighbour relations of a directed graph with edges ``u -> v``.
+def _undirected(src: Tensor, dst: Tensor, num_nodes: int) -> CSR:
+    keys = torch.unique(torch.cat([src * num_nodes + dst, dst * num_nodes + src]))
+    return csr_from_edges(keys // num_nodes, keys % num_nodes, num_nodes)
 
-    ``out``: the targets ``v`` of ``u``; ``in``: the sources ``u`` of ``v``; ``both``: the
-    undirected union (reciprocal pairs counted once), for single-embedding baselines;
-    ``out_self``: ``out`` plus a self-loop on every node (the GCN encoder of Gravity-GAE).
-    """
-    src, dst = edge_index[0], edge_index[1]
-    undirected = torch.unique(torch.cat([src * num_nodes + dst, dst * num_nodes + src]))
+
+def _with_self_loops(src: Tensor, dst: Tensor, num_nodes: int) -> CSR:
     nodes = torch.arange(num_nodes)
-    return {
-        "out": csr_from_edges(src, dst, num_nodes),
-        "in": csr_from_edges(dst, src, num_nodes),
-        "both": csr_from_edges(undirected // num_nodes, undirected % num_nodes, num_nodes),
-        "out_self": csr_from_edges(torch.cat([src, nodes]), torch.cat([dst, nodes]), num_nodes),
-    }
+    return csr_from_edges(torch.cat([src, nodes]), torch.cat([dst, nodes]), num_nodes)
+
+
+# relation name -> builder from the (source, target) rows of the edges u -> v
+RELATIONS: dict[str, Callable[[Tensor, Tensor, int], CSR]] = {
+    "out": lambda src, dst, n: csr_from_edges(src, dst, n),  # the targets v of u
+    "in": lambda src, dst, n: csr_from_edges(dst, src, n),  # the sources u of v
+    "both": _undirected,  # undirected union, reciprocal pairs once (single-embedding baselines)
+    "out_self": _with_self_loops,  # out plus a self-loop per node (Gravity-GAE's GCN encoder)
+}
+
+
+def directed_relations(edge_index: Tensor, num_nodes: int, names: tuple[str, ...] = tuple(RELATIONS)) -> dict[str, CSR]:
+    """The neighbour relations ``names`` (see :data:`RELATIONS`) of a directed graph ``(2, E)``."""
+    return {name: RELATIONS[name](edge_index[0], edge_index[1], num_nodes) for name in names}
 
 
 # ---------------------------------------------------------------- fan-out rules

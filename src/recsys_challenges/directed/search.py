@@ -27,7 +27,7 @@ from recsys_challenges.config import require
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.splits import split_edges
-from recsys_challenges.directed.train import train_method, validation_set
+from recsys_challenges.directed.train import quiet_lightning, train_method, validation_set
 from recsys_challenges.io import write_json
 from recsys_challenges.tracking import TrackingParams
 
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     methods = cfg.load_methods(args.params)
     torch.set_num_threads(experiment.num_threads)
+    quiet_lightning()
     no_tracking = TrackingParams(csv=False, wandb=False)
     graphs = {name: load_graph(PREPARED_ROOT / name) for name in search.datasets}
     splits = {

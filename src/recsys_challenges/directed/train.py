@@ -15,16 +15,17 @@ batch size, realised neighbour budget per relation).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import lightning
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -74,8 +75,9 @@ def method_relations(
     method: cfg.MethodParams, train_edges: Tensor, num_nodes: int, params: cfg.SamplingParams
 ) -> dict[str, Relation]:
     """The relations ``method``'s encoder samples, with fan-outs and neighbour-choice weights."""
-    relations = directed_relations(train_edges, num_nodes)
-    total_degree = relations["out"].degree() + relations["in"].degree()
+    names = ENCODERS[method.encoder].relations
+    relations = directed_relations(train_edges, num_nodes, names)
+    total_degree = torch.bincount(train_edges.flatten(), minlength=num_nodes)  # (N,) in + out
     weight = CHOICE_WEIGHTS[method.choice](total_degree, exponent=params.choice_exponent)
     return {
         name: Relation(
@@ -83,7 +85,7 @@ def method_relations(
             node_fanouts(relations[name].degree(), method.fanout_rule, params, RELATION_BUDGET[name]),
             weight,
         )
-        for name in ENCODERS[method.encoder].relations
+        for name in names
     }
 
 
@@ -173,6 +175,11 @@ class LinkPredictionModule(lightning.LightningModule):
         if mrr > self.best_mrr:
             self.best_mrr, self.best_epoch = mrr, self.current_epoch
             self.best_embeddings = (source.clone(), target.clone())
+        # early stopping: `patience` epochs without a better validation MRR, never before min_epochs
+        # (Lightning's EarlyStopping keeps a stop decided during min_epochs and fires it right after)
+        past_minimum = self.current_epoch + 1 >= self.train_params.min_epochs
+        if past_minimum and self.current_epoch - self.best_epoch >= self.train_params.patience:
+            self.trainer.should_stop = True
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(
@@ -262,8 +269,6 @@ def train_method(
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
         trainer = lightning.Trainer(
             max_epochs=max_epochs,
-            min_epochs=min(train.min_epochs, max_epochs),
-            callbacks=[EarlyStopping(monitor="val/mrr", mode="max", patience=train.patience)],
             logger=loggers,
             enable_checkpointing=False,
             enable_progress_bar=sys.stderr.isatty(),
@@ -295,6 +300,14 @@ def train_method(
     return source.numpy(), target.numpy(), record
 
 
+def quiet_lightning() -> None:
+    """Keep stage logs to our one line per run: no device banners, tips or deprecation notes."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*(treespec|LeafSpec|exists and is not empty|litlogger).*")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Ss]parse.*")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recsys_challenges directed-train", description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="a prepared graph dataset (a name in directed.datasets)")
@@ -312,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = cfg.load_methods(args.params)
     tracking = load_section(TrackingParams, "tracking", args.params)
     torch.set_num_threads(experiment.num_threads)
+    quiet_lightning()
     graph = load_graph(PREPARED_ROOT / args.dataset)
     records: dict[str, dict[str, dict]] = {name: {} for name in methods}
     with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
