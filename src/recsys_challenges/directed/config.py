@@ -90,8 +90,8 @@ class TrainParams:
 
     batch_size: int = 32768  # largest batch of positive edges
     min_steps_per_epoch: int = 8  # small graphs get smaller batches so an epoch has this many steps
-    max_epochs: int = 40
-    min_epochs: int = 10  # no early stop before (validation MRR often dips after the first epochs)
+    max_epochs: int = 30
+    min_epochs: int = 8  # no early stop before (validation MRR often dips after the first epochs)
     max_epochs_by_dataset: dict[str, int] = field(default_factory=dict)  # per-dataset cap (compute budget)
     patience: int = 4  # epochs without a better validation MRR before stopping
     learning_rate: float = 0.02

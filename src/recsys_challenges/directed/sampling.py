@@ -22,11 +22,15 @@ is vectorised over CSR arrays in torch; there is no per-node Python loop.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+# torch warns once per process that sparse CSR is "beta"; the products used here are stable on CPU
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
 @dataclass(frozen=True)
