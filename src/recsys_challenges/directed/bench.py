@@ -64,6 +64,8 @@ def epoch_seconds(
     optimizer = module.configure_optimizers()
     batch = params.get("batch_size") or batch_size_for(edges.shape[1], train)
     order = torch.randperm(edges.shape[1], generator=torch.Generator().manual_seed(seed))
+    module.training_step([order[:batch]], -1).backward()  # warm-up (allocator, lazy init), not timed
+    optimizer.zero_grad()
     started = time.perf_counter()
     for step, first in enumerate(range(0, order.numel(), batch)):
         value = module.training_step([order[first : first + batch]], step)
@@ -139,7 +141,7 @@ def memory_child(params_path: str) -> dict:
     started = time.perf_counter()
     edges = power_law_graph(bench.generated_nodes, bench.generated_edges, bench.generated_exponent, seed=0)
     generated = time.perf_counter() - started
-    params = _training_params(params_path) | {"batch_size": bench.generated_batch_size}
+    params = cfg.load_training(params_path) | {"batch_size": bench.generated_batch_size}
     seconds, steps = epoch_seconds(EPOCH_METHODS["dual_adaptive"], edges, bench.generated_nodes, params)
     return {
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -149,15 +151,6 @@ def memory_child(params_path: str) -> dict:
         "steps": steps,
         "epoch_seconds": seconds,
         "generation_seconds": generated,
-    }
-
-
-def _training_params(params_path: str) -> dict:
-    return {
-        "sampling": cfg.load(cfg.SamplingParams, "sampling", params_path),
-        "model": cfg.load(cfg.ModelParams, "model", params_path),
-        "loss": cfg.load(cfg.LossParams, "loss", params_path),
-        "train": cfg.load(cfg.TrainParams, "train", params_path),
     }
 
 
@@ -172,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
     bench = cfg.load(cfg.BenchParams, "bench", args.params)
-    params = _training_params(args.params)
+    params = cfg.load_training(args.params)
     torch.set_num_threads(experiment.num_threads)
     graph = load_graph(PREPARED_ROOT / bench.dataset)
 

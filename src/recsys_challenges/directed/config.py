@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from recsys_challenges.config import PARAMS_FILE, ConfigError, from_mapping, load_section, read_yaml, require
 from recsys_challenges.directed.models import ENCODERS
@@ -91,7 +91,7 @@ class TrainParams:
     batch_size: int = 32768  # largest batch of positive edges
     min_steps_per_epoch: int = 8  # small graphs get smaller batches so an epoch has this many steps
     max_epochs: int = 30
-    min_epochs: int = 8  # no early stop before (validation MRR often dips after the first epochs)
+    min_epochs: int = 12  # no early stop before (validation MRR often dips after the first epochs)
     max_epochs_by_dataset: dict[str, int] = field(default_factory=dict)  # per-dataset cap (compute budget)
     patience: int = 4  # epochs without a better validation MRR before stopping
     learning_rate: float = 0.02
@@ -213,3 +213,13 @@ def load_methods(path: Path | str = PARAMS_FILE) -> dict[str, MethodParams]:
 def load(cls: type[T], name: str, path: Path | str = PARAMS_FILE) -> T:
     """``directed.<name>`` into ``cls``."""
     return load_section(cls, f"directed.{name}", path)
+
+
+def load_training(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
+    """The sub-sections a training run reads: ``sampling``, ``model``, ``loss``, ``train``."""
+    return {
+        "sampling": load(SamplingParams, "sampling", path),
+        "model": load(ModelParams, "model", path),
+        "loss": load(LossParams, "loss", path),
+        "train": load(TrainParams, "train", path),
+    }

@@ -144,6 +144,8 @@ def product_titles(dataset: str, titles_dataset: str | None) -> np.ndarray:
     if titles_dataset is None:
         return graph.titles if graph.titles is not None else names
     source = load_graph(PREPARED_ROOT / titles_dataset)
+    if source.node_ids is None or source.titles is None:
+        raise DataError(f"{PREPARED_ROOT / titles_dataset}: has no node ids and titles to join on")
     lookup = dict(zip(source.node_ids.astype(str), source.titles.astype(str)))
     return np.array([lookup.get(name) or name for name in names])
 

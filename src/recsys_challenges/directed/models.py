@@ -139,6 +139,18 @@ class DualGNN(nn.Module):
 # ---------------------------------------------------------------- baselines
 
 
+def single_embedding_layers(
+    convs: nn.ModuleList, x: Tensor, relation: str, adjacency: dict[str, Tensor], transposed: dict[str, Tensor] | None
+) -> Tensor:
+    """``x`` ``(n, d)`` through ``convs`` on one relation, with ReLU between layers."""
+    transposed = transposed or {}
+    for layer, conv in enumerate(convs):
+        x = conv(x, adjacency[relation], transposed.get(relation))
+        if layer < len(convs) - 1:
+            x = F.relu(x)
+    return x
+
+
 class SampledSAGEConv(SAGEConv):
     """PyG's :class:`~torch_geometric.nn.conv.SAGEConv` (mean aggregator, root weight) whose sparse
     aggregation uses the same fast-backward product as :class:`DualConv`, so both are timed on
@@ -168,12 +180,7 @@ class SAGE(nn.Module):
     def forward(
         self, node_ids: Tensor, adjacency: dict[str, Tensor], transposed: dict[str, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
-        transposed = transposed or {}
-        x = self.embedding(node_ids)  # (n, d)
-        for layer, conv in enumerate(self.convs):
-            x = conv(x, adjacency["both"], transposed.get("both"))
-            if layer < len(self.convs) - 1:
-                x = F.relu(x)
+        x = single_embedding_layers(self.convs, self.embedding(node_ids), "both", adjacency, transposed)
         return x, x
 
 
@@ -236,12 +243,7 @@ class GravityGAE(nn.Module):
     def forward(
         self, node_ids: Tensor, adjacency: dict[str, Tensor], transposed: dict[str, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
-        transposed = transposed or {}
-        x = self.embedding(node_ids)  # (n, d)
-        for layer, conv in enumerate(self.convs):
-            x = conv(x, adjacency["out_self"], transposed.get("out_self"))
-            if layer < len(self.convs) - 1:
-                x = F.relu(x)
+        x = single_embedding_layers(self.convs, self.embedding(node_ids), "out_self", adjacency, transposed)
         z, mass = x[:, :-1], x[:, -1:]  # (n, d-1), (n, 1)
         return torch.cat([z, torch.zeros_like(mass)], 1), torch.cat([z, mass], 1)
 

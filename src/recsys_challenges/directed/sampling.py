@@ -13,8 +13,8 @@ neighbour-choice distribution as another swappable function (:data:`CHOICE_WEIGH
   rule moves budget from hubs to sparser nodes at equal mean cost. A power law is the natural
   form on graphs whose degrees follow one; ``gamma`` sets how strongly budget moves.
 
-Neighbours are drawn without replacement, uniformly (a partial Fisher-Yates shuffle run on all
-nodes at once: ``max k`` vectorised steps) or with probability proportional to a per-neighbour
+Neighbours are drawn without replacement, uniformly (Floyd's subset algorithm run on all nodes
+at once: ``max k`` vectorised steps, no copy of the lists) or with probability proportional to a per-neighbour
 weight (``degree``: ``(1 + deg(v)) ** beta``) by the exponential race of Efraimidis & Spirakis
 (key ``1 - U ** (1 / w)``, keep the ``k`` smallest: one sort of the candidate edges). Everything
 is vectorised over CSR arrays in torch; there is no per-node Python loop.
@@ -160,25 +160,26 @@ def segment_positions(starts: Tensor, lengths: Tensor) -> Tensor:
     return shift.add_(torch.arange(shift.numel()))
 
 
-def _shuffle_prefixes(buffer: Tensor, first: Tensor, length: Tensor, take: Tensor, generator: torch.Generator) -> None:
-    """Make ``buffer[first[i] : first[i] + take[i]]`` a uniform random draw without replacement
-    from segment ``i`` (``length[i]`` values), in place.
+def _floyd_offsets(length: Tensor, take: Tensor, generator: torch.Generator) -> Tensor:
+    """``(p, max(take))`` offsets: row ``i`` holds ``take[i]`` distinct uniform offsets in
+    ``[0, length[i])`` (then ``-1`` padding), by Floyd's algorithm run on all rows at once.
 
-    Vectorised partial Fisher-Yates: step ``j`` swaps slot ``j`` of every segment that still needs
-    a ``j``-th draw with a uniformly chosen slot in ``[j, length)``. With segments in decreasing
-    ``take``, the active ones are a prefix; ``max(take)`` steps of ``O(#active)`` work each.
+    Floyd (Bentley & Floyd 1987): for ``j = length - take, ..., length - 1`` draw ``t`` uniform in
+    ``[0, j]`` and keep ``t``, or ``j`` when ``t`` was already kept; this gives a uniform random
+    ``take``-subset with ``take`` draws and no copy of the lists. Step ``s`` updates the rows
+    with ``take > s``; rows are visited in decreasing ``take`` so those are a prefix.
     """
     order = torch.argsort(take, descending=True)
-    first, length, take = first.index_select(0, order), length.index_select(0, order), take.index_select(0, order)
+    length, take = length.index_select(0, order), take.index_select(0, order)
     steps = int(take[0]) if take.numel() else 0
-    active = torch.searchsorted(-take, -torch.arange(steps), right=False).tolist()  # #segments with take > j
+    chosen = torch.full((take.numel(), steps), -1, dtype=torch.long)  # (p, k_max)
+    active = torch.searchsorted(-take, -torch.arange(steps), right=False).tolist()  # #rows with take > s
     for step, count in enumerate(active):
-        slot = first[:count] + step  # (count,)
-        remaining = (length[:count] - step).double()  # (count,) slots still to choose from
-        other = slot + (torch.rand(count, generator=generator, dtype=torch.float64) * remaining).long()
-        slot_values, other_values = buffer.index_select(0, slot), buffer.index_select(0, other)
-        buffer.index_copy_(0, other, slot_values)
-        buffer.index_copy_(0, slot, other_values)
+        last = length[:count] - take[:count] + step  # (count,) j of this step
+        draw = (torch.rand(count, generator=generator, dtype=torch.float64) * (last + 1).double()).long()
+        seen = (chosen[:count, :step] == draw[:, None]).any(1)  # (count,)
+        chosen[:count, step] = torch.where(seen, last, draw)
+    return torch.empty_like(chosen).index_copy_(0, order, chosen)  # back to the callers' row order
 
 
 def _order_by_weight(buffer: Tensor, length: Tensor, weight: Tensor, generator: torch.Generator) -> Tensor:
@@ -221,15 +222,16 @@ def sample_neighbours(
     )
     partial = torch.nonzero(counts < degree).squeeze(1)  # (p,)
     length, take = degree.index_select(0, partial), counts.index_select(0, partial)
-    buffer = csr.indices.index_select(0, segment_positions(start.index_select(0, partial), length))  # (M_p,) their lists
-    buffer_first = torch.cumsum(length, 0) - length  # (p,)
+    slots = segment_positions(out_first.index_select(0, partial), take)  # output slots, node by node
     if weight is None:
-        _shuffle_prefixes(buffer, buffer_first, length, take, generator)
+        offsets = _floyd_offsets(length, take, generator)  # (p, max take)
+        offsets = offsets[offsets >= 0]  # row-major: node by node, take[i] each
+        drawn = csr.indices.index_select(0, torch.repeat_interleave(start.index_select(0, partial), take) + offsets)
     else:
+        buffer = csr.indices.index_select(0, segment_positions(start.index_select(0, partial), length))  # their lists
         buffer = _order_by_weight(buffer, length, weight, generator)
-    neighbours.index_copy_(
-        0, segment_positions(out_first.index_select(0, partial), take), buffer.index_select(0, segment_positions(buffer_first, take))
-    )
+        drawn = buffer.index_select(0, segment_positions(torch.cumsum(length, 0) - length, take))
+    neighbours.index_copy_(0, slots, drawn)
     return counts, neighbours
 
 

@@ -316,12 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
     split_params = cfg.load(cfg.SplitParams, "split", args.params)
-    params = {
-        "sampling": cfg.load(cfg.SamplingParams, "sampling", args.params),
-        "model": cfg.load(cfg.ModelParams, "model", args.params),
-        "loss": cfg.load(cfg.LossParams, "loss", args.params),
-        "train": cfg.load(cfg.TrainParams, "train", args.params),
-    }
+    params = cfg.load_training(args.params)
     methods = cfg.load_methods(args.params)
     tracking = load_section(TrackingParams, "tracking", args.params)
     torch.set_num_threads(experiment.num_threads)
