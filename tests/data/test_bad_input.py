@@ -103,3 +103,14 @@ def test_prepare_of_an_unfetched_source_says_which_stage_to_run(tmp_path):
     spec = DatasetSpec(source="taobao_userbehavior_subset", parser="taobao_user_behavior")
     with pytest.raises(DataError, match=r"run `dvc repro fetch@taobao_userbehavior_subset`"):
         prepare("taobao", spec, tmp_path / "missing", tmp_path / "out")
+
+
+def test_taobao_is_parsed_in_chunks_and_errors_name_the_row_of_the_whole_file(tmp_path, monkeypatch):
+    from recsys_challenges.data.sources import events
+
+    monkeypatch.setattr(events, "CHUNK_ROWS", 2)
+    write_taobao(tmp_path, [GOOD] * 5)
+    assert len(PARSERS["taobao_user_behavior"](tmp_path).frame) == 5
+    write_taobao(tmp_path, [GOOD] * 3 + ["1,2,3,pv,oops", GOOD])
+    with pytest.raises(DataError, match="column 'timestamp' has 1 non-integer value.*first at row 3: 'oops'"):
+        PARSERS["taobao_user_behavior"](tmp_path)

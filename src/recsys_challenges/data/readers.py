@@ -7,6 +7,8 @@ complete lines and report what they dropped, so a parser keeps every complete re
 
 from __future__ import annotations
 
+import contextlib
+import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,3 +57,45 @@ def iter_lines(path: Path, report: ReadReport) -> Iterator[bytes]:
             yield from complete
         report.truncated_stream = not decompressor.eof
     report.partial_line = pending
+
+
+class _ProgressPrefix(io.RawIOBase):
+    """The first ``limit`` bytes of a binary file, advancing a progress bar as they are read."""
+
+    def __init__(self, handle: io.BufferedIOBase, limit: int, bar) -> None:
+        self._handle, self._left, self._bar = handle, limit, bar
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), self._left)
+        data = self._handle.read(size)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        self._bar.update(len(data))
+        return len(data)
+
+
+def complete_lines_prefix(path: Path, report: ReadReport) -> int:
+    """Length in bytes of ``path`` up to its last newline; the cut bytes after it go to ``report``."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        tail_start = max(0, size - (1 << 16))
+        handle.seek(tail_start)
+        tail = handle.read()
+    cut = tail.rfind(b"\n")
+    end = tail_start + cut + 1 if cut >= 0 else 0
+    report.partial_line = tail[cut + 1 :] if cut >= 0 else tail
+    return end
+
+
+@contextlib.contextmanager
+def complete_lines(path: Path, report: ReadReport) -> Iterator[io.BufferedReader]:
+    """A binary stream over the complete lines of an uncompressed text file, for chunked parsing.
+
+    Bytes after the last newline (a cut record) are left out and kept in ``report.partial_line``.
+    """
+    limit = complete_lines_prefix(path, report)
+    with open(path, "rb") as handle, progress(total=limit, unit="B", unit_scale=True, desc=f"read {path.name}") as bar:
+        yield io.BufferedReader(_ProgressPrefix(handle, limit, bar), buffer_size=CHUNK)

@@ -7,8 +7,9 @@ later as a shape error or a silently wrong metric.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,15 +21,33 @@ class DataError(ValueError):
     """A data file that is missing, corrupt, truncated or not in the expected format."""
 
 
-def read_csv(source: Path | IO[str], file: Path | str, **kwargs: Any) -> pd.DataFrame:
-    """``pandas.read_csv`` whose every failure (bad quoting, ragged rows, a corrupt gzip stream,
-    bad encoding, an empty file) becomes a :class:`DataError` naming ``file``."""
+@contextlib.contextmanager
+def csv_errors(file: Path | str) -> Iterator[None]:
+    """Turn every failure of reading a CSV (bad quoting, ragged rows, a corrupt compressed stream,
+    bad encoding, an empty file) into a :class:`DataError` naming ``file``."""
     try:
-        return pd.read_csv(source, **kwargs)
+        yield
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{file}: not a valid CSV file: {error}") from None
     except (EOFError, zlib.error, OSError) as error:
         raise DataError(f"{file}: unreadable compressed stream: {error}") from None
+
+
+def read_csv(source: Path | IO, file: Path | str, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with :func:`csv_errors`."""
+    with csv_errors(file):
+        return pd.read_csv(source, **kwargs)
+
+
+def read_csv_chunks(source: Path | IO, file: Path | str, rows: int, **kwargs: Any) -> Iterator[pd.DataFrame]:
+    """``pandas.read_csv`` in chunks of ``rows``, with :func:`csv_errors`; each chunk's index
+    continues the previous one, so errors name the row of the whole file."""
+    start = 0
+    with csv_errors(file), pd.read_csv(source, chunksize=rows, **kwargs) as reader:
+        for chunk in reader:
+            chunk.index = pd.RangeIndex(start, start + len(chunk))
+            start += len(chunk)
+            yield chunk
 
 
 def require_columns(frame: pd.DataFrame, expected: Iterable[str], file: Path | str) -> None:
@@ -48,10 +67,10 @@ def require_integer(frame: pd.DataFrame, columns: Iterable[str], file: Path | st
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | (values != np.floor(values))
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            first = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"{file}: column {column!r} has {int(bad.sum())} non-integer value(s), "
-                f"first at row {row}: {frame[column].iloc[row]!r}"
+                f"first at row {frame.index[first]}: {frame[column].iloc[first]!r}"
             )
         frame[column] = values.astype(np.int64)
     return frame
@@ -63,10 +82,10 @@ def require_finite(frame: pd.DataFrame, columns: Iterable[str], file: Path | str
         values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
         bad = ~np.isfinite(values)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{file}: column {column!r} has {int(bad.sum())} NaN or infinite value(s), "
-                f"first at row {row}"
+                f"first at row {frame.index[first]}"
             )
 
 
@@ -75,10 +94,10 @@ def require_in(frame: pd.DataFrame, column: str, allowed: Iterable[object], file
     allowed = list(allowed)
     bad = ~frame[column].isin(allowed)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        first = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"{file}: column {column!r} has {int(bad.sum())} value(s) outside {allowed}, "
-            f"first at row {row}: {frame[column].iloc[row]!r}"
+            f"first at row {frame.index[first]}: {frame[column].iloc[first]!r}"
         )
 
 
@@ -89,10 +108,10 @@ def require_range(
     values = frame[column].to_numpy()
     bad = (values < low) | (values > high)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+        first = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{file}: column {column!r} has {int(bad.sum())} value(s) outside [{low}, {high}], "
-            f"first at row {row}: {values[row]!r}"
+            f"first at row {frame.index[first]}: {values[first]!r}"
         )
 
 

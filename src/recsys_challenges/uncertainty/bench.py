@@ -1,0 +1,111 @@
+"""Stage ``uncertainty_bench``: time the boundary searches on a large synthetic hold-out.
+
+EW-DPMT and MIST (equi-weight binning included) against the single-threshold search, on
+``uncertainty.bench.rows`` rows with ``levels`` x ``bins`` bins. Targets (issue 5): EW-DPMT under
+2 s on 1e6 rows x 10 levels x 100 bins, and within 20x of the single threshold. Wall times are the
+median of ``repeats`` runs on this machine (2 cores shared with other jobs: times are inflated).
+Output ``reports/bench/uncertainty.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy.special import expit
+
+from recsys_challenges.config import load_section
+from recsys_challenges.io import write_json
+from recsys_challenges.uncertainty.boundaries import (
+    equi_weight_binning,
+    ew_dpmt,
+    isotonic_rates,
+    mist,
+    single_threshold,
+)
+from recsys_challenges.uncertainty.config import BenchParams
+
+BENCH_FILE = Path("reports/bench/uncertainty.json")
+TARGET_SECONDS = 2.0
+TARGET_RATIO = 20.0
+FULL_GRID_BOUND = 1e-6
+
+
+def synthetic_holdout(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, uncertainties and labels whose positivity falls with uncertainty at a fixed score."""
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(-2.0, 1.5, rows)  # (N,) true log-odds
+    uncertainty = rng.lognormal(-4.0, 1.0, rows)  # (N,) variance
+    score = expit(truth + rng.normal(0.0, 1.0, rows) * np.sqrt(uncertainty) * 10 + 3 * uncertainty)
+    labels = (rng.random(rows) < expit(truth)).astype(np.int8)
+    return score, uncertainty, labels
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def benchmark(params: BenchParams) -> dict:
+    score, uncertainty, labels = synthetic_holdout(params.rows, params.seed)
+
+    def binning():
+        return equi_weight_binning(score, uncertainty, labels, params.levels, params.bins)
+
+    def mist_from_rows():
+        fresh = binning()
+        return mist(fresh, isotonic_rates(fresh), params.bound)
+
+    grid = binning()
+    rates = isotonic_rates(grid)
+    runs = {
+        "single": lambda: single_threshold(score, labels, params.bound),
+        "ew_dpmt": lambda: ew_dpmt(binning(), params.bound),
+        "mist": mist_from_rows,
+        "binning_only": binning,
+        "ew_dpmt_dp_only": lambda: ew_dpmt(grid, params.bound),
+        # a bound this low prunes nothing: the DP runs over every K = 0..L B (its worst case)
+        "ew_dpmt_dp_only_full_grid": lambda: ew_dpmt(grid, FULL_GRID_BOUND),
+        "mist_after_binning": lambda: mist(grid, rates, params.bound),
+    }
+    seconds = {name: median_seconds(run, params.repeats) for name, run in runs.items()}
+    ratio = {name: seconds[name] / seconds["single"] for name in ("ew_dpmt", "mist")}
+    return {
+        "rows": params.rows,
+        "levels": params.levels,
+        "bins": params.bins,
+        "bound": params.bound,
+        "repeats": params.repeats,
+        "seconds": seconds,
+        "ratio_to_single": ratio,
+        "targets": {"ew_dpmt_seconds": TARGET_SECONDS, "ew_dpmt_ratio_to_single": TARGET_RATIO},
+        "targets_met": {
+            "ew_dpmt_seconds": seconds["ew_dpmt"] < TARGET_SECONDS,
+            "ew_dpmt_ratio_to_single": ratio["ew_dpmt"] <= TARGET_RATIO,
+        },
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "shared": True,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges uncertainty-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, default=BENCH_FILE)
+    args = parser.parse_args(argv)
+    result = benchmark(load_section(BenchParams, "uncertainty.bench", args.params))
+    write_json(args.out, result)
+    print(", ".join(f"{name} {s:.3f}s" for name, s in result["seconds"].items()), f"ratio {result['ratio_to_single']}")
+    return 0

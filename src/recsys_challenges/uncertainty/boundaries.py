@@ -1,0 +1,352 @@
+"""Decision boundaries in the (score, uncertainty) plane that maximise recall subject to a precision bound.
+
+Arora, Merugu, Saladi & Rastogi, "Leveraging Uncertainty Estimates To Improve Classifier
+Performance", ICLR 2024 (arXiv 2311.11723), sections 4-5. Every function here is pure: it reads
+hold-out arrays ``score`` (the mean predicted probability), ``uncertainty`` (its variance) and
+``labels`` (0/1) and returns a :class:`Boundary`, which predicts "positive" for a row with score
+``s`` and uncertainty ``u`` iff ``s >= thresholds[level(u)]``.
+
+* :func:`single_threshold`: one global score threshold (the score-only baseline).
+* :func:`ew_dpmt`: equi-weight binning + dynamic programming over per-level thresholds (EW-DPMT).
+* :func:`mist`: isotonic regression of the positivity rate on score within each uncertainty level,
+  then one global threshold on the recalibrated score (MIST).
+
+The 2-D problem (paper, section 4): with uncertainty levels ``l = 1..L`` and a score threshold
+``b_l`` per level, maximise ``recall = sum_l pos_l(b_l) / P`` subject to
+``sum_l pos_l(b_l) >= rho * sum_l n_l(b_l)``, where ``pos_l(b)`` and ``n_l(b)`` count the positives
+and rows of level ``l`` with score ``>= b``. With arbitrary bin sizes this is NP-hard (a
+subset-sum reduction); with equi-weight bins it is solved exactly by the DP of :func:`ew_dpmt`.
+
+Edge cases, with the results they give:
+
+* no selection meets the bound on the hold-out: ``Boundary.feasible`` is False and every threshold
+  is ``+inf`` (nothing is predicted positive, recall 0);
+* a level whose selected bins would only add negatives (e.g. an all-negative level) gets
+  threshold ``+inf`` (nothing selected in that level); a level selected whole gets ``-inf``;
+* ties: rows with equal scores are never split by a threshold (single: cuts only between distinct
+  scores; bins: edges are score values, so tied rows of a level share a bin);
+* float rounding: "precision >= rho" is tested as ``positives >= rho * rows * (1 - 1e-9)`` so that
+  a precision exactly at the bound (3 of 5 at rho = 0.6) counts as meeting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.isotonic import isotonic_regression
+
+PRECISION_SLACK = 1e-9
+
+
+def meets_bound(positives: np.ndarray, rows: np.ndarray, bound: float) -> np.ndarray:
+    """Whether a selection of ``rows`` rows with ``positives`` positives has precision >= ``bound``."""
+    return np.asarray(positives) >= bound * np.asarray(rows) * (1 - PRECISION_SLACK)
+
+
+def _check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray | None = None) -> None:
+    arrays = {"score": score, "labels": labels} | ({} if uncertainty is None else {"uncertainty": uncertainty})
+    for name, array in arrays.items():
+        if array.ndim != 1 or array.shape != score.shape:
+            raise ValueError(f"{name} must be 1-D with the shape of score {score.shape}, got {array.shape}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} has non-finite values")
+    if score.size == 0:
+        raise ValueError("no hold-out rows to choose a boundary on")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError("labels must be 0 or 1")
+
+
+def _check_bound(bound: float) -> None:
+    if not 0.0 < bound <= 1.0:
+        raise ValueError(f"precision bound must be in (0, 1], got {bound}")
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A 2-D decision boundary: positive iff ``score >= thresholds[level(uncertainty)]``.
+
+    Attributes:
+        level_edges: ``(L - 1,)`` increasing interior uncertainty edges; ``level(u)`` is the number
+            of edges ``<= u`` (so level 0 is the least uncertain). Empty for a single threshold.
+        thresholds: ``(L,)`` score threshold per level; ``+inf`` selects nothing, ``-inf`` all.
+        feasible: False when no non-empty selection met the precision bound on the hold-out.
+    """
+
+    level_edges: np.ndarray
+    thresholds: np.ndarray
+    feasible: bool
+
+    def levels(self, uncertainty: np.ndarray) -> np.ndarray:
+        """``(N,)`` level index of each uncertainty value."""
+        return np.searchsorted(self.level_edges, uncertainty, side="right")
+
+    def predict(self, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
+        """``(N,)`` bool: the rows predicted positive."""
+        return np.asarray(score) >= self.thresholds[self.levels(uncertainty)]
+
+
+def _best_cut(keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bound: float) -> float | None:
+    """Threshold ``t`` maximising the positives of ``{keys >= t}`` subject to precision >= ``bound``.
+
+    Items (rows, or bins weighted by their row counts) are ranked by ``keys``; a cut falls only
+    between distinct keys. Among cuts with the most positives the one with the fewest rows (the
+    highest threshold) wins. Returns None when no non-empty selection meets the bound.
+    """
+    order = np.argsort(-keys, kind="stable")
+    ranked = keys[order]
+    cum_positives = np.cumsum(positives[order])
+    cum_rows = np.cumsum(rows[order])
+    group_end = np.append(ranked[1:] != ranked[:-1], True)  # last item of each run of equal keys
+    ok = group_end & (cum_rows > 0) & meets_bound(cum_positives, cum_rows, bound)
+    if not ok.any():
+        return None
+    best = cum_positives[ok].max()
+    # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
+    return float(ranked[np.flatnonzero(ok & (cum_positives == best))[0]])
+
+
+def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float) -> Boundary:
+    """The score-only baseline: one threshold ``t`` on ``score`` maximising recall s.t. precision >= bound.
+
+    O(N log N) (one sort). Ties are kept together: a threshold never separates equal scores.
+    """
+    score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
+    _check_inputs(score, labels)
+    _check_bound(bound)
+    cut = _best_cut(score, labels.astype(np.int64), np.ones(score.size, dtype=np.int64), bound)
+    return Boundary(
+        level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None
+    )
+
+
+@dataclass(frozen=True)
+class Binning:
+    """Equi-weight 2-D bins of a hold-out set (paper, section 5.2).
+
+    ``L`` uncertainty levels cut at quantiles of the uncertainty, then ``B`` score bins per level cut
+    at quantiles of the scores of that level, so every bin holds about ``N / (L B)`` rows.
+
+    Attributes:
+        level_edges: ``(L - 1,)`` interior uncertainty edges (level of ``u`` = number of edges ``<= u``).
+        score_edges: ``(L, B - 1)`` interior score edges per level (bin of ``s`` in level ``l`` =
+            number of ``score_edges[l]`` ``<= s``); ``+inf`` for a level without rows.
+        rows: ``(L, B)`` rows per bin.
+        positives: ``(L, B)`` positives per bin.
+    """
+
+    level_edges: np.ndarray
+    score_edges: np.ndarray
+    rows: np.ndarray
+    positives: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows.shape
+
+    def top(self, counts: np.ndarray) -> np.ndarray:
+        """``(L, B + 1)`` cumulative ``counts`` of the top ``j`` score bins of each level, ``j = 0..B``."""
+        return np.concatenate(
+            [np.zeros((counts.shape[0], 1), counts.dtype), np.cumsum(counts[:, ::-1], axis=1)], axis=1
+        )
+
+    def boundary(self, top_bins: np.ndarray, feasible: bool) -> Boundary:
+        """The boundary selecting the ``top_bins[l]`` highest score bins of each level ``l``."""
+        levels, bins = self.shape
+        top_bins = np.asarray(top_bins, dtype=np.int64)
+        # top j bins of level l = bins >= B - j = scores >= score_edges[l, B - j - 1]
+        padded = np.concatenate([np.full((levels, 1), -np.inf), self.score_edges, np.full((levels, 1), np.inf)], axis=1)
+        thresholds = padded[np.arange(levels), bins - top_bins]
+        return Boundary(level_edges=self.level_edges.copy(), thresholds=thresholds, feasible=feasible)
+
+    def cells(self, score: np.ndarray, uncertainty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(level, bin)`` index arrays of each row."""
+        levels = np.searchsorted(self.level_edges, uncertainty, side="right")
+        bins = np.zeros(len(score), dtype=np.int64)
+        for level in np.unique(levels):
+            mask = levels == level
+            bins[mask] = np.searchsorted(self.score_edges[level], score[mask], side="right")
+        return levels, bins
+
+
+def _quantile_edges(sorted_values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, parts: int) -> np.ndarray:
+    """``(G, parts - 1)`` interior quantiles (numpy's "linear" rule) of ``G`` sorted segments of one array."""
+    q = np.arange(1, parts) / parts  # (parts - 1,)
+    position = starts[:, None] + q[None, :] * np.maximum(sizes - 1, 0)[:, None]  # (G, parts - 1)
+    last = len(sorted_values) - 1
+    low = np.clip(np.floor(position).astype(np.int64), 0, last)
+    high = np.clip(np.minimum(low + 1, (starts + sizes - 1)[:, None]), 0, last)
+    low_value, high_value = sorted_values[low], sorted_values[high]
+    edges = low_value + (position - low) * (high_value - low_value)
+    return np.where(sizes[:, None] > 0, edges, np.inf)
+
+
+def equi_weight_binning(
+    score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, levels: int, bins: int
+) -> Binning:
+    """Bin a hold-out set into ``levels`` uncertainty levels x ``bins`` equi-weight score bins.
+
+    Cost: one O(N log N) sort by (level, score); edges are value quantiles, so tied scores (or
+    uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    labels = np.asarray(labels)
+    _check_inputs(score, labels, uncertainty)
+    if levels < 1 or bins < 1:
+        raise ValueError(f"need at least one level and one bin, got levels={levels}, bins={bins}")
+    level_edges = np.quantile(uncertainty, np.arange(1, levels) / levels) if levels > 1 else np.empty(0)
+    level = np.searchsorted(level_edges, uncertainty, side="right")  # (N,)
+    order = np.lexsort((score, level))
+    sorted_score = score[order]
+    cum_positives = np.concatenate([[0], np.cumsum(labels[order], dtype=np.int64)])
+    sizes = np.bincount(level, minlength=levels)  # (L,)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    score_edges = _quantile_edges(sorted_score, starts, sizes, bins)  # (L, B - 1)
+    cuts = np.empty((levels, bins + 1), dtype=np.int64)  # row positions where each bin starts, plus the end
+    for lvl in range(levels):
+        segment = sorted_score[starts[lvl] : starts[lvl] + sizes[lvl]]
+        inner = np.searchsorted(segment, score_edges[lvl], side="left") if sizes[lvl] else np.zeros(bins - 1, np.int64)
+        cuts[lvl] = starts[lvl] + np.concatenate([[0], inner, [sizes[lvl]]])
+    return Binning(
+        level_edges=level_edges,
+        score_edges=score_edges,
+        rows=np.diff(cuts, axis=1),
+        positives=np.diff(cum_positives[cuts], axis=1),
+    )
+
+
+def _max_selected_bins(binning: Binning, bound: float) -> int:
+    """An upper bound on the bins any selection meeting ``bound`` can hold (prunes the DP, exactly).
+
+    A feasible selection has ``rows <= P / rho`` (its positives are at most the ``P`` positives of
+    the hold-out), so it holds at most ``P / (rho w_min)`` non-empty bins, plus any empty ones.
+    """
+    levels, bins = binning.shape
+    nonempty = binning.rows[binning.rows > 0]
+    if nonempty.size == 0:
+        return 0
+    empty = levels * bins - nonempty.size
+    most_rows = binning.positives.sum() / (bound * (1 - PRECISION_SLACK))
+    return int(min(levels * bins, np.floor(most_rows / nonempty.min()) + empty))
+
+
+def ew_dpmt(binning: Binning, bound: float) -> Boundary:
+    """EW-DPMT: the maximum-recall per-level thresholds over equi-weight bins (paper, section 5.2).
+
+    Choosing a threshold in level ``l`` means taking its top ``j_l`` score bins. Let
+    ``P_l(j)`` be the positives in the top ``j`` bins of level ``l``. When every bin holds ``w``
+    rows, a selection of ``K = sum_l j_l`` bins has ``w K`` rows, so for a fixed ``K`` the
+    selection with the most positives has both the highest recall and the highest precision. The
+    DP computes, for every ``K``, the most positives over the first ``l`` levels:
+
+        F_0(0) = 0,  F_0(K > 0) = -inf
+        F_l(K) = max_{0 <= j <= min(B, K)}  F_{l-1}(K - j) + P_l(j),      K = 0..K_max
+
+    and the answer is the largest ``F_L(K)`` with ``F_L(K) >= rho w K``. ``K`` runs up to
+    ``K_max = min(L B, P / (rho w))`` (no selection of more bins can meet the bound, ``P`` = all
+    hold-out positives), so the time is O(L . K_max . min(B, K_max)) <= O(L^2 B^2) (10 levels x 100
+    bins: at most 10^6 max-plus steps, vectorised per level) and the memory O(L . K_max) for the
+    arg-max table used to read the thresholds back.
+
+    The paper proves the general (unequal bin) problem NP-hard; the DP is exact for equal bins.
+    Value-quantile bins can differ by a row or, with heavy ties, more, so the precision of each
+    ``K``'s arg-max selection is checked with the actual row counts and the best selection that
+    truly meets the bound is returned (exactly the optimum when the bins are equal).
+    """
+    _check_bound(bound)
+    levels, bins = binning.shape
+    top_positives = binning.top(binning.positives)  # (L, B + 1)
+    top_rows = binning.top(binning.rows)  # (L, B + 1)
+    k_max = _max_selected_bins(binning, bound)
+    widest = min(bins, k_max)
+    k = np.arange(k_max + 1)  # (K + 1,)
+    previous = k[:, None] - np.arange(widest + 1)[None, :]  # (K + 1, J + 1): K - j
+    reachable = previous >= 0
+    best = np.full(k_max + 1, -np.inf)
+    best[0] = 0.0
+    choice = np.zeros((levels, k_max + 1), dtype=np.int64)
+    for level in range(levels):
+        gain = top_positives[level, : widest + 1].astype(np.float64)[None, :]  # (1, J + 1)
+        candidates = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
+        choice[level] = np.argmax(candidates, axis=1)
+        best = candidates[k, choice[level]]
+    # read back every K's selection at once: its bins per level, positives and rows
+    remaining = k.copy()
+    picked = np.zeros((levels, k_max + 1), dtype=np.int64)
+    positives = np.zeros(k_max + 1, dtype=np.int64)
+    rows = np.zeros(k_max + 1, dtype=np.int64)
+    for level in reversed(range(levels)):
+        j = choice[level, remaining]
+        picked[level] = j
+        positives += top_positives[level, j]
+        rows += top_rows[level, j]
+        remaining -= j
+    ok = np.isfinite(best) & (rows > 0) & meets_bound(positives, rows, bound)
+    if not ok.any():
+        return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
+    most = positives[ok].max()
+    candidates = np.flatnonzero(ok & (positives == most))
+    winner = candidates[np.argmin(rows[candidates])]
+    return binning.boundary(picked[:, winner], feasible=True)
+
+
+def isotonic_rates(binning: Binning) -> np.ndarray:
+    """``(L, B)`` positivity rate per bin, made non-decreasing in score within each level.
+
+    Weighted isotonic regression (pool adjacent violators, weights = rows per bin) of each
+    level's bin positivity rates on bin order: MIST's recalibration (paper, section 5.3). Empty
+    bins get a negligible weight, so they take their neighbours' pooled rate.
+    """
+    rows = binning.rows.astype(np.float64)
+    rates = np.divide(binning.positives, rows, out=np.zeros_like(rows), where=rows > 0)
+    weights = np.where(rows > 0, rows, 1e-12)
+    return np.stack(
+        [isotonic_regression(rates[l], sample_weight=weights[l], increasing=True) for l in range(len(rows))]
+    )
+
+
+def recalibrated_scores(binning: Binning, rates: np.ndarray, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
+    """``(N,)`` MIST's recalibrated score of each row: the isotonic rate of its (level, bin)."""
+    levels, bins = binning.cells(np.asarray(score, dtype=np.float64), np.asarray(uncertainty, dtype=np.float64))
+    return rates[levels, bins]
+
+
+def mist(binning: Binning, rates: np.ndarray, bound: float) -> Boundary:
+    """MIST: one global threshold on the per-level isotonic recalibrated score (paper, section 5.3).
+
+    Bins are ranked by their recalibrated rate (``rates`` from :func:`isotonic_rates`) and the
+    maximum-recall cut meeting the bound is taken, as :func:`single_threshold` does on rows. Since
+    the rates are non-decreasing in score within a level, the bins above the cut are the top bins
+    of each level: a per-level score threshold. O(LB log LB) after binning.
+    """
+    _check_bound(bound)
+    cut = _best_cut(rates.ravel(), binning.positives.ravel(), binning.rows.ravel(), bound)
+    if cut is None:
+        return binning.boundary(np.zeros(binning.shape[0], dtype=np.int64), feasible=False)
+    return binning.boundary((rates >= cut).sum(axis=1), feasible=True)
+
+
+@dataclass(frozen=True)
+class HoldOut:
+    """A hold-out split prepared once for every precision bound: arrays, bins and MIST's rates."""
+
+    score: np.ndarray
+    uncertainty: np.ndarray
+    labels: np.ndarray
+    binning: Binning
+    rates: np.ndarray
+
+    @classmethod
+    def prepare(cls, score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, levels: int, bins: int) -> HoldOut:
+        binning = equi_weight_binning(score, uncertainty, labels, levels, bins)
+        return cls(np.asarray(score), np.asarray(uncertainty), np.asarray(labels), binning, isotonic_rates(binning))
+
+
+# method name -> boundary chosen on a hold-out for a precision bound
+METHODS: dict[str, Callable[[HoldOut, float], Boundary]] = {
+    "single": lambda hold_out, bound: single_threshold(hold_out.score, hold_out.labels, bound),
+    "ew_dpmt": lambda hold_out, bound: ew_dpmt(hold_out.binning, bound),
+    "mist": lambda hold_out, bound: mist(hold_out.binning, hold_out.rates, bound),
+}

@@ -1,0 +1,189 @@
+"""The ``uncertainty:`` section of params.yaml as frozen dataclasses (one per stage that reads it)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from recsys_challenges.config import require
+
+TECHNIQUE = "uncertainty"
+
+
+def dataset_stage_parser(prog: str, description: str, out_help: str) -> argparse.ArgumentParser:
+    """Arguments shared by the per-dataset stages: the dataset key, ``--params`` and ``--out``."""
+    parser = argparse.ArgumentParser(prog=f"recsys_challenges {prog}", description=description)
+    parser.add_argument("dataset", help="a key of uncertainty.datasets in params.yaml")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, help=out_help)
+    return parser
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """``uncertainty.datasets.<name>``: where a dataset is and how to read it.
+
+    ``loader`` names an entry of :data:`recsys_challenges.uncertainty.datasets.LOADERS`;
+    ``negative_keep`` is the fraction of training negatives kept (differential sampling, as in
+    Criteo's logs; 1 keeps all). Hold-out and test rows are never down-sampled.
+    """
+
+    folder: str
+    loader: str
+    kind: Literal["real", "simulated"]
+    negative_keep: float = 1.0
+
+    def __post_init__(self) -> None:
+        from recsys_challenges.uncertainty.datasets import LOADERS
+
+        require(self.loader in LOADERS, f"unknown loader {self.loader!r} (known: {', '.join(LOADERS)})")
+        require(0.0 < self.negative_keep <= 1.0, f"negative_keep must be in (0, 1], got {self.negative_keep}")
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    """Row fractions of the train and hold-out splits (test gets the rest), and the split's seed."""
+
+    train: float = 0.5
+    holdout: float = 0.25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.train > 0 and self.holdout > 0, "train and holdout fractions must be > 0")
+        require(
+            self.train + self.holdout < 1.0,
+            f"train + holdout must leave rows for test, got {self.train + self.holdout}",
+        )
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The MLP classifier (embeddings for categorical fields, then hidden ReLU layers)."""
+
+    hidden: tuple[int, ...] = (64, 32)
+    embedding_dim: int = 8
+    dropout: float = 0.0
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 512
+    epochs: int = 10
+
+    def __post_init__(self) -> None:
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1, f"hidden must list layer widths >= 1, got {self.hidden}"
+        )
+        require(self.embedding_dim >= 1, "embedding_dim must be >= 1")
+        require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        require(self.learning_rate > 0 and self.weight_decay >= 0, "learning_rate must be > 0, weight_decay >= 0")
+        require(self.batch_size >= 1 and self.epochs >= 1, "batch_size and epochs must be >= 1")
+
+
+@dataclass(frozen=True)
+class DeepEnsembleParams:
+    """Deep ensemble (Lakshminarayanan et al., NeurIPS 2017): independently initialised members."""
+
+    members: int = 5
+
+    def __post_init__(self) -> None:
+        require(self.members >= 2, f"a deep ensemble needs >= 2 members, got {self.members}")
+
+
+@dataclass(frozen=True)
+class MCDropoutParams:
+    """MC dropout (Gal & Ghahramani, ICML 2016): stochastic forward passes at prediction time."""
+
+    passes: int = 30
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        require(self.passes >= 2, f"MC dropout needs >= 2 passes, got {self.passes}")
+        require(0.0 < self.dropout < 1.0, f"MC dropout needs dropout in (0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """``uncertainty.train``: the estimator of score and uncertainty, and how to fit it."""
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    estimator: Literal["deep_ensemble", "mc_dropout"] = "deep_ensemble"
+    split: SplitParams = field(default_factory=SplitParams)
+    model: ModelParams = field(default_factory=ModelParams)
+    deep_ensemble: DeepEnsembleParams = field(default_factory=DeepEnsembleParams)
+    mc_dropout: MCDropoutParams = field(default_factory=MCDropoutParams)
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        require(self.torch_threads >= 1, f"torch_threads must be >= 1, got {self.torch_threads}")
+        require(
+            len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds),
+            f"seeds must be distinct, got {self.seeds}",
+        )
+
+
+@dataclass(frozen=True)
+class BoundaryParams:
+    """``uncertainty.boundaries``: the equi-weight grid of EW-DPMT and MIST on the hold-out.
+
+    ``levels`` uncertainty quantile levels; score bins per level = hold-out rows /
+    (levels x ``rows_per_bin``), at most ``max_bins``: a rare positive class needs small bins at the
+    top of the score range, where high-precision boundaries fall.
+    """
+
+    levels: int = 5
+    rows_per_bin: int = 10
+    max_bins: int = 5000
+
+    def __post_init__(self) -> None:
+        require(self.levels >= 1, f"levels must be >= 1, got {self.levels}")
+        require(self.rows_per_bin >= 1 and self.max_bins >= 1, "rows_per_bin and max_bins must be >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """``uncertainty.evaluate``: precision bounds (C7), bootstrap, and the C6 grid on the test split."""
+
+    precision_bounds: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+    c6_score_bins: int = 10
+    c6_levels: int = 4
+
+    def __post_init__(self) -> None:
+        require(len(self.precision_bounds) >= 1, "precision_bounds must not be empty")
+        require(
+            all(0.0 < b <= 1.0 for b in self.precision_bounds),
+            f"precision bounds must be in (0, 1], got {self.precision_bounds}",
+        )
+        require(self.bootstrap_resamples >= 10, f"bootstrap_resamples must be >= 10, got {self.bootstrap_resamples}")
+        require(self.c6_score_bins >= 1 and self.c6_levels >= 2, "c6_score_bins must be >= 1 and c6_levels >= 2")
+
+
+@dataclass(frozen=True)
+class FigureParams:
+    """``uncertainty.figures``: the precision bound whose boundaries are drawn, and the scatter size."""
+
+    boundary_bound: float = 0.8
+    scatter_negatives: int = 20_000
+
+    def __post_init__(self) -> None:
+        require(0.0 < self.boundary_bound <= 1.0, f"boundary_bound must be in (0, 1], got {self.boundary_bound}")
+        require(self.scatter_negatives >= 0, "scatter_negatives must be >= 0")
+
+
+@dataclass(frozen=True)
+class BenchParams:
+    """``uncertainty.bench``: boundary search timed on a synthetic hold-out."""
+
+    rows: int = 1_000_000
+    levels: int = 10
+    bins: int = 100
+    bound: float = 0.8
+    repeats: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.rows >= self.levels * self.bins, "rows must be >= levels x bins")
+        require(self.repeats >= 1, "repeats must be >= 1")
+        require(0.0 < self.bound <= 1.0, f"bound must be in (0, 1], got {self.bound}")

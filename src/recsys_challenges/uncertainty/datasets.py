@@ -1,0 +1,178 @@
+"""T3 datasets: a registry of loaders (prepared table -> features and labels), splits, down-sampling.
+
+A loader reads one prepared table folder and returns a :class:`LabelledTable`. Adding a dataset is
+one entry in :data:`LOADERS` plus one entry in ``uncertainty.datasets`` of params.yaml, e.g. the
+Taobao view->buy table of T2 once it is merged:
+``LOADERS["taobao_conversion"] = taobao_conversion`` reading its columns into numeric and
+categorical features and the conversion label, with the user as the split group.
+
+Splits: train / hold-out / test by *group* (KDD Cup 2004: the native protein sequence of a row,
+whose examples are correlated; click logs: the row itself), so no group spans two splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys_challenges.data.formats import load_table
+from recsys_challenges.data.schema import DataError
+
+
+@dataclass(frozen=True)
+class LabelledTable:
+    """Features and binary labels of one dataset.
+
+    Attributes:
+        numeric: ``(N, F)`` float32 numeric features (raw scale; standardised on the train split).
+        categorical: ``(N, C)`` int64 codes, ``0`` = missing, ``1..cardinality-1`` = values.
+        cardinalities: ``(C,)`` number of codes per categorical field (missing included).
+        labels: ``(N,)`` int8 in {0, 1}.
+        groups: ``(N,)`` int64 split unit; rows of one group always share a split.
+    """
+
+    numeric: np.ndarray
+    categorical: np.ndarray
+    cardinalities: tuple[int, ...]
+    labels: np.ndarray
+    groups: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if not (len(self.numeric) == len(self.categorical) == len(self.groups) == n):
+            raise DataError("numeric, categorical, labels and groups differ in length")
+        if self.categorical.shape[1] != len(self.cardinalities):
+            raise DataError("one cardinality per categorical field expected")
+        if not np.isfinite(self.numeric).all():
+            raise DataError("numeric features must be finite")
+        if not np.isin(self.labels, (0, 1)).all():
+            raise DataError("labels must be 0 or 1")
+
+    def take(self, rows: np.ndarray) -> LabelledTable:
+        return LabelledTable(
+            self.numeric[rows], self.categorical[rows], self.cardinalities, self.labels[rows], self.groups[rows]
+        )
+
+
+def encode_categories(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``(N, C)`` codes of ``columns`` (missing -> 0, values -> 1.. in order of appearance) and cardinalities."""
+    codes, cardinalities = [], []
+    for column in columns:
+        values, uniques = pd.factorize(frame[column], use_na_sentinel=True)  # missing -> -1
+        codes.append(values.astype(np.int64) + 1)
+        cardinalities.append(len(uniques) + 1)
+    stacked = np.stack(codes, axis=1) if codes else np.zeros((len(frame), 0), dtype=np.int64)
+    return stacked, tuple(cardinalities)
+
+
+def signed_log_counts(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``(N, 2 K)``: ``sign(x) log(1 + |x|)`` of integer count columns (missing -> 0), then missing flags."""
+    values = frame[columns].astype("Float64")
+    missing = values.isna().to_numpy()
+    raw = values.fillna(0.0).to_numpy(dtype=np.float64)
+    return np.concatenate([np.sign(raw) * np.log1p(np.abs(raw)), missing], axis=1).astype(np.float32)
+
+
+def _labels(frame: pd.DataFrame, column: str, folder: Path) -> np.ndarray:
+    if column not in frame.columns:
+        raise DataError(f"{folder}: label column {column!r} missing (found: {', '.join(frame.columns)})")
+    return frame[column].to_numpy().astype(np.int8)
+
+
+def kddcup2004_protein(folder: Path) -> LabelledTable:
+    """KDD Cup 2004 protein homology: 74 numeric features; groups = the 153 native sequences."""
+    frame = load_table(folder)
+    features = [str(i) for i in range(4, 78)]
+    missing = [c for c in ["block_id", *features] if c not in frame.columns]
+    if missing:
+        raise DataError(f"{folder}: missing columns {missing}")
+    return LabelledTable(
+        numeric=frame[features].to_numpy(dtype=np.float32),
+        categorical=np.zeros((len(frame), 0), dtype=np.int64),
+        cardinalities=(),
+        labels=_labels(frame, "target", folder),
+        groups=frame["block_id"].to_numpy(dtype=np.int64),
+    )
+
+
+def criteo(folder: Path) -> LabelledTable:
+    """A Criteo-format click log (``label``, counts ``I*``, categories ``C*``): the Criteo DAC head or
+    the simulated click log. Counts become signed log counts plus missing flags; one group per row."""
+    frame = load_table(folder)
+    counts = sorted((c for c in frame.columns if c[0] == "I" and c[1:].isdigit()), key=lambda c: int(c[1:]))
+    categories = sorted((c for c in frame.columns if c[0] == "C" and c[1:].isdigit()), key=lambda c: int(c[1:]))
+    if not counts and not categories:
+        raise DataError(f"{folder}: no Criteo feature columns I1.. or C1..")
+    codes, cardinalities = encode_categories(frame, categories)
+    return LabelledTable(
+        numeric=signed_log_counts(frame, counts),
+        categorical=codes,
+        cardinalities=cardinalities,
+        labels=_labels(frame, "label", folder),
+        groups=np.arange(len(frame), dtype=np.int64),
+    )
+
+
+OBD_CATEGORIES = [
+    "item_id",
+    "position",
+    "campaign",
+    *(f"user_feature_{i}" for i in range(4)),
+    *(f"item_feature_{i}" for i in (1, 2, 3)),
+]
+
+
+def open_bandit(folder: Path) -> LabelledTable:
+    """Open Bandit Dataset (small): did the shown item get a click. One group per row."""
+    frame = load_table(folder)
+    codes, cardinalities = encode_categories(frame, OBD_CATEGORIES)
+    return LabelledTable(
+        numeric=frame[["user_item_affinity", "item_feature_0"]].to_numpy(dtype=np.float32),
+        categorical=codes,
+        cardinalities=cardinalities,
+        labels=_labels(frame, "click", folder),
+        groups=np.arange(len(frame), dtype=np.int64),
+    )
+
+
+# loader name (uncertainty.datasets.<name>.loader) -> prepared folder -> features and labels
+LOADERS: dict[str, Callable[[Path], LabelledTable]] = {
+    "kddcup2004_protein": kddcup2004_protein,
+    "criteo": criteo,
+    "open_bandit": open_bandit,
+}
+
+SPLITS = ("train", "holdout", "test")
+
+
+def split_by_group(groups: np.ndarray, train: float, holdout: float, seed: int) -> dict[str, np.ndarray]:
+    """Row indices of the train / hold-out / test splits; each group falls wholly in one split.
+
+    Groups are shuffled with ``seed`` and laid end to end; a group goes to the split whose row
+    fraction its midpoint falls in, so the row fractions are met to within one group.
+    """
+    unique, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    midpoint = (np.cumsum(sizes[order]) - sizes[order] / 2) / len(groups)  # (G,) in shuffled order
+    split_of_group = np.empty(len(unique), dtype=np.int64)
+    split_of_group[order] = np.searchsorted([train, train + holdout], midpoint, side="right")
+    split_of_row = split_of_group[inverse]
+    return {name: np.flatnonzero(split_of_row == i) for i, name in enumerate(SPLITS)}
+
+
+def downsample_negatives(labels: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of all positives and of each negative kept with probability ``keep`` (in row order)."""
+    kept = (labels == 1) | (rng.random(len(labels)) < keep)
+    return np.flatnonzero(kept)
+
+
+def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Scale columns to zero mean and unit variance with the statistics of ``train`` (constant columns: 1)."""
+    mean = train.mean(axis=0, dtype=np.float64)
+    std = train.std(axis=0, dtype=np.float64)
+    std[std == 0] = 1.0
+    return [((x - mean) / std).astype(np.float32) for x in (train, *others)]

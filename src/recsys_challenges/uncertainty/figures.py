@@ -1,0 +1,205 @@
+"""Stage ``uncertainty_figures@<dataset>``: the C6 and C7 figures of one dataset.
+
+Writes ``reports/figures/uncertainty/<dataset>/``:
+
+* ``c6_positivity.png``: test positivity rate against mean score, one curve per uncertainty level
+  (quantiles within each score bin), with Clopper-Pearson 95% intervals (first seed);
+* ``c6_heatmap.png``: the same rates over (score bin, uncertainty level);
+* ``c7_recall.png``: test recall (bootstrap 95% CI) and test precision (mean over seeds) against the
+  precision bound, for the single threshold, EW-DPMT and MIST;
+* ``boundary.png``: the boundaries chosen on the hold-out at ``uncertainty.figures.boundary_bound``
+  (first seed), drawn over the test rows in the (score, uncertainty) plane: rows right of a line
+  are predicted positive; a level drawn at the right edge selects nothing.
+
+Simulated datasets say so in every title.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from recsys_challenges.config import load_section
+from recsys_challenges.data.schema import DataError
+from recsys_challenges.io import atomic_dir
+from recsys_challenges.report.style import save_png, setup
+from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut
+from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
+from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins
+from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
+
+FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
+LABELS = {"single": "single threshold", "ew_dpmt": "EW-DPMT", "mist": "MIST"}
+TINY = 1e-18  # floor for log axes: a variance can be exactly 0 where every member saturates
+
+
+def _title(metrics: dict, text: str) -> str:
+    kind = " (SIMULATED data)" if metrics["data_kind"] == "simulated" else ""
+    return f"{metrics['dataset']}{kind}: {text}"
+
+
+def _grid(metrics: dict, key: str) -> np.ndarray:
+    return np.array([[np.nan if v is None else v for v in row] for row in metrics["c6"][key]], dtype=np.float64)
+
+
+def c6_positivity(metrics: dict) -> plt.Figure:
+    rate, low, high = _grid(metrics, "rate"), _grid(metrics, "ci95_low"), _grid(metrics, "ci95_high")
+    score = _grid(metrics, "mean_score")
+    levels = rate.shape[1]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, levels))
+    for level in range(levels):
+        shown = np.isfinite(rate[:, level])
+        x = np.clip(score[shown, level], 1e-6, 1 - 1e-6)
+        axis.errorbar(
+            x,
+            rate[shown, level],
+            yerr=[rate[shown, level] - low[shown, level], high[shown, level] - rate[shown, level]],
+            marker="o",
+            markersize=4,
+            capsize=2,
+            color=colours[level],
+            label=f"uncertainty level {level + 1}"
+            + (" (lowest)" if level == 0 else " (highest)" if level == levels - 1 else ""),
+        )
+    axis.set_xscale("logit")
+    axis.set_xlabel("mean score in cell (logit scale)")
+    axis.set_ylabel("test positivity rate (95% CI)")
+    axis.set_title(_title(metrics, f"C6, seed {metrics['c6']['seed']}"))
+    axis.legend(fontsize=8)
+    return figure
+
+
+def c6_heatmap(metrics: dict) -> plt.Figure:
+    import seaborn as sns
+
+    rate = _grid(metrics, "rate")
+    edges = metrics["c6"]["score_edges"]
+    bounds = ["min", *(f"{e:.3g}" for e in edges), "max"]
+    rows = [f"{bounds[i]}-{bounds[i + 1]}" for i in range(rate.shape[0])]
+    figure, axis = plt.subplots(figsize=(6.5, 0.45 * rate.shape[0] + 1.5))
+    sns.heatmap(
+        rate,
+        annot=True,
+        fmt=".3f",
+        cmap="mako_r",
+        cbar_kws={"label": "test positivity rate"},
+        xticklabels=[f"{i + 1}" for i in range(rate.shape[1])],
+        yticklabels=rows,
+        ax=axis,
+    )
+    axis.set_xlabel("uncertainty level within the score bin (1 = lowest)")
+    axis.set_ylabel("score bin")
+    axis.set_title(_title(metrics, f"C6 positivity, seed {metrics['c6']['seed']}"))
+    return figure
+
+
+def c7_recall(metrics: dict) -> plt.Figure:
+    bounds = metrics["c7"]["precision_bounds"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for offset, method in zip((-0.006, 0.0, 0.006), METHODS, strict=True):
+        entries = [metrics["c7"]["recall"][method][bound_key(b)] for b in bounds]
+        estimate = np.array([e["estimate"] for e in entries], dtype=np.float64)
+        ci = np.array([e["ci95"] or [e["estimate"]] * 2 for e in entries], dtype=np.float64)
+        x = np.array(bounds) + offset
+        left.errorbar(
+            x, estimate, yerr=[estimate - ci[:, 0], ci[:, 1] - estimate], marker="o", capsize=3, label=LABELS[method]
+        )
+        precision = np.array([metrics["summary"][method][f"precision@{bound_key(b)}"]["mean"] for b in bounds])
+        right.plot(x, precision, marker="o", label=LABELS[method])
+    right.plot(bounds, bounds, color="grey", linestyle="--", label="bound")
+    left.set(xlabel="precision bound (chosen on hold-out)", ylabel="test recall (mean over seeds, 95% bootstrap CI)")
+    right.set(xlabel="precision bound (chosen on hold-out)", ylabel="test precision (mean over seeds)")
+    left.set_title(_title(metrics, "C7 recall"))
+    right.set_title("achieved precision on test")
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
+    return figure
+
+
+def _draw_boundary(
+    axis: plt.Axes, boundary: Boundary, x_range: tuple[float, float], y_range: tuple[float, float], **style
+) -> None:
+    """Step line: each uncertainty level's score threshold across its band of uncertainty.
+
+    A level that selects nothing (``+inf``) is drawn at the right edge, one that selects all at the left.
+    """
+    edges = np.concatenate([[y_range[0]], np.clip(boundary.level_edges, *y_range), [y_range[1]]])
+    xs, ys = [], []
+    for level, threshold in enumerate(boundary.thresholds):
+        x = float(np.clip(threshold, *x_range))
+        xs += [x, x]
+        ys += [edges[level], edges[level + 1]]
+    axis.plot(xs, ys, **style)
+
+
+def boundary_plane(
+    arrays: dict[str, np.ndarray], metrics: dict, boundary_params: BoundaryParams, params: FigureParams
+) -> plt.Figure:
+    holdout_labels, labels = arrays["holdout_labels"], arrays["test_labels"]
+    hold_out = HoldOut.prepare(
+        arrays["holdout_score"][0],
+        arrays["holdout_uncertainty"][0],
+        holdout_labels,
+        boundary_params.levels,
+        grid_bins(len(holdout_labels), boundary_params),
+    )
+    score, uncertainty = arrays["test_score"][0], np.maximum(arrays["test_uncertainty"][0], TINY)
+    rng = np.random.default_rng(0)
+    negatives = np.flatnonzero(labels == 0)
+    shown = rng.choice(negatives, size=min(params.scatter_negatives, negatives.size), replace=False)
+    positives = np.flatnonzero(labels == 1)
+    figure, axis = plt.subplots(figsize=(7, 5))
+    clip = lambda s: np.clip(s, 1e-9, 1 - 1e-9)  # noqa: E731 (logit axis needs (0, 1))
+    for rows, size, alpha, colour, label in [
+        (shown, 2, 0.25, "grey", f"test negatives ({shown.size} drawn)"),
+        (positives, 4, 0.6, "tab:orange", f"test positives ({positives.size})"),
+    ]:
+        axis.scatter(clip(score[rows]), uncertainty[rows], s=size, alpha=alpha, color=colour, label=label)
+    x_range = (float(clip(score.min())), float(clip(score.max())))
+    y_range = (float(uncertainty.min()), float(uncertainty.max()))
+    styles = {
+        "single": dict(color="black", linestyle=":"),
+        "ew_dpmt": dict(color="tab:blue"),
+        "mist": dict(color="tab:green", linestyle="--"),
+    }
+    for method, choose in METHODS.items():
+        boundary = choose(hold_out, params.boundary_bound)
+        note = "" if boundary.feasible else " (infeasible: selects nothing)"
+        _draw_boundary(axis, boundary, x_range, y_range, linewidth=1.6, label=LABELS[method] + note, **styles[method])
+    axis.set_xscale("logit")
+    axis.set_xlim(*x_range)
+    axis.set_yscale("log")
+    axis.set_xlabel("score: mean predicted probability (logit scale)")
+    axis.set_ylabel("uncertainty: variance of the predicted probability")
+    axis.set_title(
+        _title(metrics, f"boundaries at precision >= {params.boundary_bound:g}, seed {int(arrays['seeds'][0])}")
+    )
+    axis.legend(fontsize=7, loc="lower left")
+    return figure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = dataset_stage_parser(
+        "uncertainty-figures", __doc__.splitlines()[0], f"figures folder (default {FIGURES_ROOT}/<dataset>)"
+    )
+    args = parser.parse_args(argv)
+    boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
+    params = load_section(FigureParams, "uncertainty.figures", args.params)
+    metrics_path = METRICS_ROOT / f"{args.dataset}.json"
+    if not metrics_path.is_file():
+        raise DataError(f"{metrics_path}: not found (run `dvc repro uncertainty_evaluate@{args.dataset}`)")
+    metrics = json.loads(metrics_path.read_text())
+    arrays, _ = load_predictions(PREDICTIONS_ROOT / args.dataset)
+    out = args.out or FIGURES_ROOT / args.dataset
+    setup()
+    with atomic_dir(out) as tmp:
+        save_png(c6_positivity(metrics), tmp / "c6_positivity.png")
+        save_png(c6_heatmap(metrics), tmp / "c6_heatmap.png")
+        save_png(c7_recall(metrics), tmp / "c7_recall.png")
+        save_png(boundary_plane(arrays, metrics, boundary_params, params), tmp / "boundary.png")
+    print(f"{args.dataset}: figures in {out}")
+    return 0

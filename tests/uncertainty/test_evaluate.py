@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
+from recsys_challenges.uncertainty.evaluate import _seed_mean_recall, evaluate, grid_bins, recall_precision
+
+PARAMS = EvaluateParams(precision_bounds=(0.3, 0.5), bootstrap_resamples=50, c6_score_bins=4, c6_levels=2)
+GRID = BoundaryParams(levels=2, rows_per_bin=10)
+
+
+def test_recall_precision_by_hand():
+    labels = np.array([1, 0, 1, 1])
+    # selects rows 0 and 1: 1 of the 3 positives, 1 of 2 selected
+    assert recall_precision(np.array([True, True, False, False]), labels) == (pytest.approx(1 / 3), 0.5)
+    assert recall_precision(np.zeros(4, dtype=bool), labels) == (0.0, 1.0)  # empty selection: precision 1
+
+
+def test_grid_bins_by_hand():
+    # 1000 rows / (2 levels x 10 rows per bin) = 50 bins; never fewer than 1 nor more than max_bins
+    assert grid_bins(1000, GRID) == 50
+    assert grid_bins(5, GRID) == 1
+    assert grid_bins(10**7, BoundaryParams(levels=2, rows_per_bin=10, max_bins=300)) == 300
+
+
+def test_seed_mean_recall_statistic_by_hand():
+    # 3 positives in units (groups) 0, 1, 1; seed A selects positives 0 and 2, seed B positive 1.
+    # Draw units [1, 1, 0]: copies of the positives = 1, 2, 2 (total 5); seed A recalls 1 + 2 = 3
+    # of 5, seed B 2 of 5
+    statistic = _seed_mean_recall(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), np.array([0, 1, 1]), 2)
+    assert statistic(np.array([1, 1, 0])) == pytest.approx([0.6, 0.4])
+
+
+def _predictions(seeds=(0, 1), rows=4000):
+    """Hold-out and test predictions where uncertain rows are less often positive at a fixed score."""
+    rng = np.random.default_rng(7)
+    arrays = {"seeds": np.array(seeds)}
+    for split in ("holdout", "test"):
+        base_score, base_uncertainty = rng.random(rows), rng.random(rows)
+        arrays[f"{split}_labels"] = (rng.random(rows) < base_score**2 * (1.0 - 0.8 * base_uncertainty)).astype(np.int8)
+        # every seed sees the same rows through its own noise
+        score = np.clip(base_score + rng.normal(0, 0.02, (len(seeds), rows)), 0, 1)
+        uncertainty = np.abs(base_uncertainty + rng.normal(0, 0.02, (len(seeds), rows)))
+        arrays[f"{split}_groups"] = np.arange(rows)
+        arrays[f"{split}_score"], arrays[f"{split}_uncertainty"] = score, uncertainty
+    meta = {
+        "dataset": "toy",
+        "data_kind": "simulated",
+        "estimator": "deep_ensemble",
+        "rows": {},
+        "positives": {},
+        "groups": {},
+        "negative_keep": 1.0,
+        "per_seed": [],
+    }
+    return arrays, meta
+
+
+def test_metrics_layout_and_values():
+    arrays, meta = _predictions()
+    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    assert (metrics["technique"], metrics["dataset"], metrics["data_kind"], metrics["seeds"]) == (
+        "uncertainty",
+        "toy",
+        "simulated",
+        [0, 1],
+    )
+    assert set(metrics["summary"]) == {"classifier", "single", "ew_dpmt", "mist"}
+    for method in ("single", "ew_dpmt", "mist"):
+        for bound in ("0.3", "0.5"):
+            for metric in ("recall", "precision", "holdout_recall", "holdout_precision", "feasible"):
+                entry = metrics["summary"][method][f"{metric}@{bound}"]
+                assert entry["n"] == 2 and len(entry["values"]) == 2 and np.isfinite(entry["values"]).all()
+            holdout = metrics["summary"][method][f"holdout_precision@{bound}"]["values"]
+            assert min(holdout) >= float(bound) - 1e-9  # chosen on the hold-out, so met there
+    # the bootstrap's point estimate is the ratio of seed-mean test recalls
+    recall = {m: np.mean(metrics["summary"][m]["recall@0.5"]["values"]) for m in ("single", "ew_dpmt")}
+    gain = metrics["c7"]["recall_gain"]["ew_dpmt"]["0.5"]
+    assert gain["estimate"] == pytest.approx(recall["ew_dpmt"] / recall["single"] - 1)
+    assert gain["ci95"][0] <= gain["estimate"] <= gain["ci95"][1]
+    # here positivity does fall with uncertainty at a fixed score: C6 and C7 show up
+    assert metrics["summary"]["classifier"]["c6_slope"]["mean"] < 0 and gain["estimate"] > 0
+    # per-seed gains are in the summary, in seed order
+    per_seed = metrics["summary"]["ew_dpmt"]["recall_gain@0.5"]["values"]
+    assert len(per_seed) == 2
+    assert np.array(metrics["c6"]["rows"]).shape == (4, 2)
+    assert len(metrics["c7"]["boundaries"]["mist"]["0.3"]) == 2
+    assert set(metrics["summary"]["classifier"]) >= {
+        "test_auc",
+        "test_average_precision",
+        "c6_slope",
+        "c6_decreasing_fraction",
+    }
+
+
+def test_a_single_seed_gives_no_interval_but_the_same_layout():
+    arrays, meta = _predictions(seeds=(3,))
+    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    assert metrics["seeds"] == [3] and metrics["summary"]["single"]["recall@0.3"]["ci95"] is None

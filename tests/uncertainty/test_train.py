@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from recsys_challenges.uncertainty.config import DeepEnsembleParams, MCDropoutParams, ModelParams, TrainParams
+from recsys_challenges.uncertainty.datasets import LabelledTable
+from recsys_challenges.uncertainty.train import fit_and_predict
+
+
+def _table(rows: int, seed: int) -> LabelledTable:
+    """Label = whether numeric x0 plus the effect of a 5-valued category is positive."""
+    rng = np.random.default_rng(seed)
+    numeric = rng.normal(size=(rows, 2)).astype(np.float32)
+    category = rng.integers(1, 6, rows)
+    effect = np.array([0.0, -2.0, -1.0, 0.0, 1.0, 2.0])[category]
+    labels = (numeric[:, 0] + effect + 0.3 * rng.normal(size=rows) > 0).astype(np.int8)
+    return LabelledTable(numeric, category[:, None].astype(np.int64), (6,), labels, np.arange(rows))
+
+
+@pytest.mark.parametrize("estimator", ["deep_ensemble", "mc_dropout"])
+def test_fit_and_predict_learns_and_gives_an_uncertainty(estimator):
+    params = TrainParams(
+        seeds=(0,),
+        estimator=estimator,
+        model=ModelParams(hidden=(16,), embedding_dim=2, batch_size=128, epochs=4, learning_rate=0.01),
+        deep_ensemble=DeepEnsembleParams(members=5),
+        mc_dropout=MCDropoutParams(passes=10, dropout=0.2),
+    )
+    test = _table(1000, seed=2)
+    result = fit_and_predict(_table(2000, seed=1), {"test": test}, params, seed=0, logger=False)
+    score, uncertainty = result["test"]
+    assert roc_auc_score(test.labels, score) > 0.95
+    assert ((0 <= score) & (score <= 1)).all() and (uncertainty > 0).mean() > 0.99
+    again = fit_and_predict(_table(2000, seed=1), {"test": test}, params, seed=0, logger=False)["test"]
+    assert np.array_equal(score, again[0]) and np.array_equal(uncertainty, again[1])  # seeded: reproducible
