@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+import yaml
 
-from recsys_challenges.directed.bench import loop_sampler, power_law_graph
+from recsys_challenges.directed.bench import SCALE_WORKLOADS, loop_sampler, power_law_graph
 from recsys_challenges.directed.sampling import csr_from_edges
+from tests.conftest import ROOT
 
 
 def test_generated_graph_has_distinct_edges_and_heavy_tails():
@@ -26,3 +29,18 @@ def test_loop_sampler_reference_draws_true_neighbours_within_fanouts():
     assert drawn.numel() == int(torch.minimum(fanout, csr.degree()).sum())
     owners = torch.repeat_interleave(torch.arange(300), torch.minimum(fanout, csr.degree()))
     assert torch.isin(owners * 300 + drawn, edges[0] * 300 + edges[1]).all()
+
+
+def test_scale_workloads_follow_the_bench_contract(tmp_path, monkeypatch):
+    # the generated-graph workload with a small graph (the params.yaml it reads, in the working folder)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["directed"]["bench"] |= {"generated_nodes": 2000, "generated_edges": 10000, "generated_batch_size": 5000}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    assert set(SCALE_WORKLOADS) >= {"powerlaw_1M_10M", "cit_hepph"}
+    record = SCALE_WORKLOADS["powerlaw_1M_10M"]()
+    assert set(record) == {"technique", "workload", "data", "size", "unit", "wall_s", "throughput"}
+    assert (record["technique"], record["workload"], record["size"], record["unit"]) == (
+        "directed", "powerlaw_1M_10M", 10000, "edges"
+    )
+    assert record["wall_s"] > 0 and record["throughput"] == pytest.approx(10000 / record["wall_s"])

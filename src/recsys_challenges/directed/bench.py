@@ -12,6 +12,9 @@
    proportional to Pareto weights) of ``generated_nodes`` nodes and ``generated_edges`` distinct
    edges. Target: < ``memory_limit_gib`` GiB.
 
+``SCALE_WORKLOADS`` exposes the scale workloads (one epoch on the generated 1M/10M graph, one epoch
+on cit-HepPh) to the project's ``make bench`` runner, one workload per call.
+
 Output ``reports/bench/directed.json``; the ratios are printed too. Wall times on a shared
 machine are inflated by other load: ``machine.load_average`` records it.
 """
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -64,7 +68,7 @@ def epoch_seconds(
     optimizer = module.configure_optimizers()
     batch = params.get("batch_size") or batch_size_for(edges.shape[1], train)
     order = torch.randperm(edges.shape[1], generator=torch.Generator().manual_seed(seed))
-    module.training_step([order[:batch]], -1).backward()  # warm-up (allocator, lazy init), not timed
+    module.training_step([order[:batch]], 0).backward()  # warm-up (allocator, lazy init), not timed
     optimizer.zero_grad()
     started = time.perf_counter()
     for step, first in enumerate(range(0, order.numel(), batch)):
@@ -133,8 +137,8 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float, seed: int) 
     return np.stack([keys // num_nodes, keys % num_nodes])
 
 
-def memory_child(params_path: str) -> dict:
-    """Runs in a fresh process: one epoch of the adaptive dual GNN on the generated graph."""
+def generated_epoch(params_path: str | Path = "params.yaml") -> dict:
+    """One epoch of the adaptive dual GNN on the generated power-law graph of ``bench`` (in this process)."""
     experiment = cfg.load(cfg.ExperimentParams, "experiment", params_path)
     bench = cfg.load(cfg.BenchParams, "bench", params_path)
     torch.set_num_threads(experiment.num_threads)
@@ -144,7 +148,6 @@ def memory_child(params_path: str) -> dict:
     params = cfg.load_training(params_path) | {"batch_size": bench.generated_batch_size}
     seconds, steps = epoch_seconds(EPOCH_METHODS["dual_adaptive"], edges, bench.generated_nodes, params)
     return {
-        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "nodes": bench.generated_nodes,
         "edges": int(edges.shape[1]),
         "batch_size": bench.generated_batch_size,
@@ -152,6 +155,48 @@ def memory_child(params_path: str) -> dict:
         "epoch_seconds": seconds,
         "generation_seconds": generated,
     }
+
+
+def memory_child(params_path: str) -> dict:
+    """Runs in a fresh process: :func:`generated_epoch` and the process's peak memory."""
+    epoch = generated_epoch(params_path)
+    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20} | epoch
+
+
+def scale_record(workload: str, data: str, edges: int, seconds: float) -> dict:
+    """One workload's record in the scale-benchmark contract of ``make bench``."""
+    return {
+        "technique": "directed",
+        "workload": workload,
+        "data": data,
+        "size": edges,
+        "unit": "edges",
+        "wall_s": seconds,
+        "throughput": edges / seconds,
+    }
+
+
+def powerlaw_workload() -> dict:
+    """One epoch of the adaptive dual GNN on the generated 1M-node / 10M-edge power-law graph."""
+    epoch = generated_epoch()
+    data = f"generated power-law directed graph (Chung-Lu), {epoch['nodes']} nodes"
+    return scale_record("powerlaw_1M_10M", data, epoch["edges"], epoch["epoch_seconds"])
+
+
+def cit_hepph_workload() -> dict:
+    """One epoch of the adaptive dual GNN on the prepared cit-HepPh graph (all its edges)."""
+    experiment = cfg.load(cfg.ExperimentParams, "experiment")
+    torch.set_num_threads(experiment.num_threads)
+    graph = load_graph(PREPARED_ROOT / "cit_hepph")
+    seconds, _ = epoch_seconds(EPOCH_METHODS["dual_adaptive"], graph.edge_index, graph.num_nodes, cfg.load_training())
+    return scale_record("cit_hepph", "cit-HepPh citations (SNAP), data/prepared/cit_hepph", graph.num_edges, seconds)
+
+
+# workload name -> one run in the current process (the lead's `make bench` measures its peak RSS)
+SCALE_WORKLOADS: dict[str, Callable[[], dict]] = {
+    "powerlaw_1M_10M": powerlaw_workload,
+    "cit_hepph": cit_hepph_workload,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,13 +10,32 @@ Output ``data/directed/<dataset>/``: ``split_seed<k>.npz`` (train/val/test edge 
 ``<method>_seed<k>.npz`` (``source``, ``target`` ``(N, d)`` of the selected checkpoint) and
 ``training.json`` (per method and seed: selected epoch, validation MRR, epochs run, seconds,
 batch size, realised neighbour budget per relation).
+
+Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): every process walks
+the same seeded order of *global* batches (``use_distributed_sampler=False``), draws the global
+batch's negatives from a generator keyed by (seed, epoch, batch), and trains on its strided shard of
+the batch's rows; DDP averages the shard gradients, which equals one process's gradient on the whole
+batch when ``W`` divides the batch size. Neighbour sampling is keyed by (seed, epoch, batch, rank),
+so with sampled fan-outs ``W`` processes draw other (equally distributed) neighbourhoods than one
+process; with full neighbourhoods the results agree up to float summation order. Validation is
+computed identically on every rank (same parameters, same seeded sample); only rank 0 writes.
+
+Resume: each (method, seed) run checkpoints to a scratch folder outside DVC,
+``runs/checkpoints/directed/<dataset>/<params hash>/<method>_seed<k>/`` (``last.ckpt`` after every
+validation, with the early-stopping state and best-so-far embeddings; ``result.npz`` +
+``record.json`` once the run is done). A restarted stage skips finished runs, resumes unfinished ones
+from ``last.ckpt``, and removes the folder once its output is written. Because every random draw is
+keyed by its position (seed, epoch, batch), a resumed run repeats the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import math
+import shutil
 import sys
 import time
 import warnings
@@ -27,7 +46,9 @@ import lightning
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from recsys_challenges.config import load_section
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
@@ -45,10 +66,12 @@ from recsys_challenges.directed.sampling import (
     sample_subgraph,
 )
 from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
-from recsys_challenges.io import atomic_dir, write_json
+from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.io import atomic_dir, atomic_file, write_json
 from recsys_challenges.tracking import TrackingParams, run_loggers
 
 OUTPUT_ROOT = Path("data/directed")
+CHECKPOINT_ROOT = Path("runs/checkpoints/directed")
 
 # "both" merges the out- and in-lists, so a single-embedding model sampling it gets the dual
 # model's budget (f out-neighbours + f in-neighbours): twice the per-relation fan-out.
@@ -102,6 +125,12 @@ def infer_embeddings(
     return source, target
 
 
+def keyed_generator(*key: int) -> torch.Generator:
+    """A generator seeded by a tuple of integers (seed, epoch, batch, ...): every random draw of a
+    step depends on its position only, so resumed and distributed runs repeat it."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1))
+
+
 class LinkPredictionModule(lightning.LightningModule):
     """Thin Lightning wrapper: sampling, asymmetric loss, validation MRR, best-epoch embeddings."""
 
@@ -132,21 +161,28 @@ class LinkPredictionModule(lightning.LightningModule):
         self.num_hops, self.seed = num_hops, seed
         self.num_nodes = encoder_num_nodes(encoder)
         self.pair_scores = DECODERS[encoder_name][1]
-        self.generator = torch.Generator().manual_seed(seed)
+        self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
         self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
         self.best_embeddings: tuple[Tensor, Tensor] | None = None
 
+    def setup(self, stage: str) -> None:
+        self.rank, self.world_size = self.global_rank, self.trainer.world_size
+
     def training_step(self, batch: list[Tensor], batch_idx: int) -> Tensor:
-        edge_ids = batch[0]  # (B,)
-        source_ids, target_ids = self.train_edges[0, edge_ids], self.train_edges[1, edge_ids]  # (B,), (B,)
-        negatives = torch.randint(
-            0, self.num_nodes, (edge_ids.numel(), self.loss_params.num_negatives), generator=self.generator
+        global_ids = batch[0]  # (B,) the global batch: the same on every process
+        step_key = (self.seed, self.current_epoch, batch_idx)
+        global_negatives = torch.randint(
+            0, self.num_nodes, (global_ids.numel(), self.loss_params.num_negatives), generator=keyed_generator(*step_key)
         )  # (B, k)
+        edge_ids = shard(global_ids, self.rank, self.world_size)  # (B / W,) this process's rows
+        negatives = shard(global_negatives, self.rank, self.world_size)  # (B / W, k)
+        source_ids, target_ids = self.train_edges[0, edge_ids], self.train_edges[1, edge_ids]  # (B / W,) each
         batch_nodes = torch.cat([source_ids, target_ids, negatives.flatten()])  # (B * (k + 2),)
         # a batch that touches about every node is cheaper to run on all of them (no relabelling)
         whole_graph = batch_nodes.numel() >= self.num_nodes
         seeds = torch.arange(self.num_nodes) if whole_graph else torch.unique(batch_nodes)  # sorted global ids
-        graph = sample_subgraph(self.relations, seeds, self.num_hops, self.generator, transposes=True)
+        sampler = keyed_generator(*step_key, self.rank)
+        graph = sample_subgraph(self.relations, seeds, self.num_hops, sampler, transposes=True)
         source, target = self.encoder(graph.node_ids, graph.adjacency, graph.transposed)  # (n, d) each
         local = (lambda ids: ids) if whole_graph else (lambda ids: torch.searchsorted(seeds, ids))
         u, v, n = local(source_ids), local(target_ids), local(negatives.flatten())  # local ids
@@ -165,7 +201,9 @@ class LinkPredictionModule(lightning.LightningModule):
             self.hard_negative_weight,
         )
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=edge_ids.numel())
-        return loss
+        # DDP averages the W shard gradients; weighting each shard's mean by its share of the global
+        # batch makes that average the gradient of the global batch's mean even when W does not divide B
+        return loss * (edge_ids.numel() * self.world_size / global_ids.numel())
 
     def validation_step(self, batch: list[Tensor], batch_idx: int) -> None:
         source, target = infer_embeddings(self.encoder, self.relations, self.num_nodes, self.num_hops, self.seed)
@@ -180,6 +218,20 @@ class LinkPredictionModule(lightning.LightningModule):
         past_minimum = self.current_epoch + 1 >= self.train_params.min_epochs
         if past_minimum and self.current_epoch - self.best_epoch >= self.train_params.patience:
             self.trainer.should_stop = True
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # model selection and early-stopping state, so that a resumed run selects as an uninterrupted one
+        checkpoint["selection"] = {
+            "best_mrr": self.best_mrr,
+            "best_epoch": self.best_epoch,
+            "val_curve": self.val_curve,
+            "best_embeddings": self.best_embeddings,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        selection = checkpoint["selection"]
+        self.best_mrr, self.best_epoch = selection["best_mrr"], selection["best_epoch"]
+        self.val_curve, self.best_embeddings = list(selection["val_curve"]), selection["best_embeddings"]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(
@@ -231,8 +283,17 @@ def train_method(
     seed: int,
     params: dict,
     tracking: TrackingParams,
+    trainer_params: TrainerParams = TrainerParams(),
+    checkpoints: Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Train one method on one seed's split; returns the selected ``source``, ``target`` and a record."""
+    """Train one method on one seed's split; returns the selected ``source``, ``target`` and a record.
+
+    With ``checkpoints`` (a scratch folder of this run), a finished run's result is read back from it,
+    an unfinished one resumes from its ``last.ckpt``, and the result is saved there when done.
+    """
+    finished = None if checkpoints is None else read_finished(checkpoints)
+    if finished is not None:
+        return finished
     lightning.seed_everything(seed, workers=True, verbose=False)
     sampling, model, loss, train = params["sampling"], params["model"], params["loss"], params["train"]
     train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
@@ -256,30 +317,41 @@ def train_method(
         seed,
     )
     batch_size = batch_size_for(split.train.size, train)
-    loader = DataLoader(
-        TensorDataset(torch.arange(split.train.size)),
-        batch_size=batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    edge_ids = TensorDataset(torch.arange(split.train.size))
+    # the same seeded order of global batches on every process, reshuffled per epoch (set_epoch)
+    order = DistributedSampler(edge_ids, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    loader = DataLoader(edge_ids, batch_size=batch_size, sampler=order)
     config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
     config |= {section: asdict(value) for section, value in params.items()}
+    config |= {"trainer": asdict(trainer_params)}
     max_epochs = train.max_epochs_by_dataset.get(dataset, train.max_epochs)
+    last = None if checkpoints is None else checkpoints / "last.ckpt"
+    callbacks = [] if checkpoints is None else [
+        # the newest epoch's state, overwritten every epoch (Lightning 2.6 writes `save_last` only
+        # alongside a top-k save, so the one kept "top-k" checkpoint is named last)
+        ModelCheckpoint(dirpath=checkpoints, filename="last", save_top_k=1, enable_version_counter=False)
+    ]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
         trainer = lightning.Trainer(
             max_epochs=max_epochs,
             logger=loggers,
-            enable_checkpointing=False,
+            callbacks=callbacks,
+            enable_checkpointing=checkpoints is not None,
             enable_progress_bar=sys.stderr.isatty(),
             enable_model_summary=False,
             num_sanity_val_steps=0,
             log_every_n_steps=1,
             deterministic=False,
-            accelerator="cpu",
-            devices=1,
+            use_distributed_sampler=False,
+            **trainer_params.trainer_kwargs(),
         )
-        trainer.fit(module, train_dataloaders=loader, val_dataloaders=DataLoader(TensorDataset(torch.zeros(1))))
+        trainer.fit(
+            module,
+            train_dataloaders=loader,
+            val_dataloaders=DataLoader(TensorDataset(torch.zeros(1))),
+            ckpt_path=last if last is not None and last.exists() else None,
+        )
     source, target = module.best_embeddings
     record = {
         "selected_epoch": module.best_epoch,
@@ -293,11 +365,37 @@ def train_method(
             for relation_name, relation in relations.items()
         },
     }
-    print(
-        f"  {dataset} {name} seed {seed}: val MRR {module.best_mrr:.4f} at epoch {module.best_epoch} "
-        f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)"
-    )
+    if trainer.is_global_zero:
+        print(
+            f"  {dataset} {name} seed {seed}: val MRR {module.best_mrr:.4f} at epoch {module.best_epoch} "
+            f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)"
+        )
+        if checkpoints is not None:
+            write_finished(checkpoints, source.numpy(), target.numpy(), record)
     return source.numpy(), target.numpy(), record
+
+
+def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record: dict) -> None:
+    """Save a finished run's selected embeddings and record in its scratch folder (record last:
+    its presence marks the run finished)."""
+    with atomic_file(folder / "result.npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, source=source, target=target)
+    write_json(folder / "record.json", record)
+
+
+def read_finished(folder: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """A finished run's ``(source, target, record)`` from its scratch folder, or None."""
+    if not (folder / "record.json").exists():
+        return None
+    with np.load(folder / "result.npz") as result:
+        return result["source"], result["target"], json.loads((folder / "record.json").read_text())
+
+
+def checkpoint_folder(dataset: str, config: dict) -> Path:
+    """``runs/checkpoints/directed/<dataset>/<hash of everything a run depends on>``."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return CHECKPOINT_ROOT / dataset / digest
 
 
 def quiet_lightning() -> None:
@@ -319,23 +417,30 @@ def main(argv: list[str] | None = None) -> int:
     params = cfg.load_training(args.params)
     methods = cfg.load_methods(args.params)
     tracking = load_section(TrackingParams, "tracking", args.params)
+    trainer_params = load_section(TrainerParams, "trainer", args.params)
     torch.set_num_threads(experiment.num_threads)
     quiet_lightning()
     graph = load_graph(PREPARED_ROOT / args.dataset)
+    run_config = {"experiment": experiment, "split": split_params, "methods": methods, "trainer": trainer_params}
+    scratch = checkpoint_folder(args.dataset, {key: repr(value) for key, value in (run_config | params).items()})
+    outputs: dict[str, dict[str, np.ndarray]] = {}
     records: dict[str, dict[str, dict]] = {name: {} for name in methods}
-    with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
-        for seed in experiment.seeds:
-            split = split_edges(
-                graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed
+    for seed in experiment.seeds:
+        split = split_edges(graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed)
+        outputs[f"split_seed{seed}.npz"] = {"train": split.train, "val": split.val, "test": split.test}
+        validation = validation_set(graph.edge_index, graph.num_nodes, split, params["train"], seed)
+        for name, method in methods.items():
+            source, target, record = train_method(
+                name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
+                tracking, trainer_params, scratch / f"{name}_seed{seed}",
             )
-            np.savez(out / f"split_seed{seed}.npz", train=split.train, val=split.val, test=split.test)
-            validation = validation_set(graph.edge_index, graph.num_nodes, split, params["train"], seed)
-            for name, method in methods.items():
-                source, target, record = train_method(
-                    name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
-                    tracking,
-                )
-                np.savez(out / f"{name}_seed{seed}.npz", source=source, target=target)
-                records[name][str(seed)] = record
-        write_json(out / "training.json", {"dataset": args.dataset, "seeds": experiment.seeds, "methods": records})
+            outputs[f"{name}_seed{seed}.npz"] = {"source": source, "target": target}
+            records[name][str(seed)] = record
+    if rank_zero_only.rank == 0:  # the other processes of a DDP run hold copies
+        with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
+            for filename, arrays in outputs.items():
+                np.savez(out / filename, **arrays)
+            write_json(out / "training.json", {"dataset": args.dataset, "seeds": experiment.seeds, "methods": records})
+        if scratch.exists():
+            shutil.rmtree(scratch)
     return 0
