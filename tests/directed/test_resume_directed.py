@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-import numpy as np
+import pytest
 import torch
 
 from tests.directed.conftest import project_env, read_output, run_train, train_command, write_params
@@ -31,6 +31,7 @@ def checkpoint_epoch(folder) -> int:
     return -1
 
 
+@pytest.mark.slow  # three training processes: about 60 s on the shared 2 cores
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tiny_graph_project):
     folder = tiny_graph_project
     # small batches (about 60 steps per epoch) keep each epoch long enough to be interrupted
