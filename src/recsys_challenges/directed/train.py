@@ -1,0 +1,446 @@
+"""``directed_train`` stage: train every method on every seed's split of one dataset.
+
+For each seed: split the edges (:mod:`.splits`), build the training graph's relations and each
+method's fan-outs (:mod:`.sampling`), train the encoder with the asymmetric loss (:mod:`.losses`)
+in Lightning, validate every epoch on validation MRR against sampled non-neighbour candidates,
+stop early, and keep the node embeddings of the best validation epoch (the checkpoint the test is
+measured on, once, by ``directed_evaluate``).
+
+Output ``data/directed/<dataset>/``: ``split_seed<k>.npz`` (train/val/test edge ids),
+``<method>_seed<k>.npz`` (``source``, ``target`` ``(N, d)`` of the selected checkpoint) and
+``training.json`` (per method and seed: selected epoch, validation MRR, epochs run, seconds,
+batch size, realised neighbour budget per relation).
+
+Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): every process walks
+the same seeded order of *global* batches (``use_distributed_sampler=False``), draws the global
+batch's negatives from a generator keyed by (seed, epoch, batch), and trains on its strided shard of
+the batch's rows; DDP averages the shard gradients, which equals one process's gradient on the whole
+batch when ``W`` divides the batch size. Neighbour sampling is keyed by (seed, epoch, batch, rank),
+so with sampled fan-outs ``W`` processes draw other (equally distributed) neighbourhoods than one
+process; with full neighbourhoods the results agree up to float summation order. Validation is
+computed identically on every rank (same parameters, same seeded sample); only rank 0 writes.
+
+Resume: each (method, seed) run checkpoints to a scratch folder outside DVC,
+``runs/checkpoints/directed/<dataset>/<params hash>/<method>_seed<k>/`` (``last.ckpt`` after every
+validation, with the early-stopping state and best-so-far embeddings; ``result.npz`` +
+``record.json`` once the run is done). A restarted stage skips finished runs, resumes unfinished ones
+from ``last.ckpt``, and removes the folder once its output is written. Because every random draw is
+keyed by its position (seed, epoch, batch), a resumed run repeats the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import lightning
+import numpy as np
+import torch
+from torch import Tensor
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from recsys_challenges.config import load_section
+from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
+from recsys_challenges.directed import config as cfg
+from recsys_challenges.directed.losses import asymmetric_link_loss
+from recsys_challenges.directed.metrics import mean_reciprocal_rank, ranks_against, sample_candidates
+from recsys_challenges.directed.models import DECODERS, ENCODERS
+from recsys_challenges.directed.sampling import (
+    CHOICE_WEIGHTS,
+    FANOUT_RULES,
+    Relation,
+    calibrate_scale,
+    directed_relations,
+    realised_budget,
+    sample_subgraph,
+)
+from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
+from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.io import atomic_dir, atomic_file, write_json
+from recsys_challenges.tracking import TrackingParams, run_loggers
+
+OUTPUT_ROOT = Path("data/directed")
+CHECKPOINT_ROOT = Path("runs/checkpoints/directed")
+
+# "both" merges the out- and in-lists, so a single-embedding model sampling it gets the dual
+# model's budget (f out-neighbours + f in-neighbours): twice the per-relation fan-out.
+RELATION_BUDGET = {"out": 1, "in": 1, "both": 2, "out_self": 1}
+
+
+def node_fanouts(degree: Tensor, rule: str, params: cfg.SamplingParams, budget: int) -> Tensor:
+    """``(N,)`` fan-outs of one relation under ``rule``; adaptive rules match the fixed rule's
+    realised budget ``mean min(budget * f, d)`` on this relation's degrees."""
+    fanout = budget * params.fanout
+    target = realised_budget(FANOUT_RULES["fixed"](degree, fanout=fanout), degree)
+    scale = calibrate_scale(degree, target, params.exponent, budget * params.min_fanout, budget * params.max_fanout)
+    return FANOUT_RULES[rule](
+        degree,
+        fanout=fanout,
+        scale=scale,
+        exponent=params.exponent,
+        min_fanout=budget * params.min_fanout,
+        max_fanout=budget * params.max_fanout,
+    )
+
+
+def method_relations(
+    method: cfg.MethodParams, train_edges: Tensor, num_nodes: int, params: cfg.SamplingParams
+) -> dict[str, Relation]:
+    """The relations ``method``'s encoder samples, with fan-outs and neighbour-choice weights."""
+    names = ENCODERS[method.encoder].relations
+    relations = directed_relations(train_edges, num_nodes, names)
+    total_degree = torch.bincount(train_edges.flatten(), minlength=num_nodes)  # (N,) in + out
+    weight = CHOICE_WEIGHTS[method.choice](total_degree, exponent=params.choice_exponent)
+    return {
+        name: Relation(
+            relations[name],
+            node_fanouts(relations[name].degree(), method.fanout_rule, params, RELATION_BUDGET[name]),
+            weight,
+        )
+        for name in names
+    }
+
+
+def infer_embeddings(
+    encoder: torch.nn.Module, relations: dict[str, Relation], num_nodes: int, num_hops: int, seed: int
+) -> tuple[Tensor, Tensor]:
+    """``(N, d)`` source and target embeddings of every node, from one seeded neighbourhood sample."""
+    graph = sample_subgraph(relations, torch.arange(num_nodes), num_hops, torch.Generator().manual_seed(seed))
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        source, target = encoder(graph.node_ids, graph.adjacency)
+    encoder.train(was_training)
+    return source, target
+
+
+def keyed_generator(*key: int) -> torch.Generator:
+    """A generator seeded by a tuple of integers (seed, epoch, batch, ...): every random draw of a
+    step depends on its position only, so resumed and distributed runs repeat it."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1))
+
+
+class LinkPredictionModule(lightning.LightningModule):
+    """Thin Lightning wrapper: sampling, asymmetric loss, validation MRR, best-epoch embeddings."""
+
+    def __init__(
+        self,
+        encoder_name: str,
+        encoder: torch.nn.Module,
+        relations: dict[str, Relation],
+        train_edges: Tensor,
+        one_way_flags: Tensor,
+        val_queries: Tensor,
+        val_candidates: Tensor,
+        loss: cfg.LossParams,
+        hard_negative_weight: float,
+        learning_rate: float,
+        train: cfg.TrainParams,
+        num_hops: int,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.relations = relations
+        self.train_edges = train_edges  # (2, E_train)
+        self.one_way_flags = one_way_flags  # (E_train,) bool: reverse pair is a hard negative
+        self.val_queries, self.val_candidates = val_queries, val_candidates  # (2, n), (n, K)
+        self.loss_params, self.hard_negative_weight, self.train_params = loss, hard_negative_weight, train
+        self.learning_rate = learning_rate
+        self.num_hops, self.seed = num_hops, seed
+        self.num_nodes = encoder_num_nodes(encoder)
+        self.pair_scores = DECODERS[encoder_name][1]
+        self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
+        self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
+        self.best_embeddings: tuple[Tensor, Tensor] | None = None
+
+    def setup(self, stage: str) -> None:
+        self.rank, self.world_size = self.global_rank, self.trainer.world_size
+
+    def training_step(self, batch: list[Tensor], batch_idx: int) -> Tensor:
+        global_ids = batch[0]  # (B,) the global batch: the same on every process
+        step_key = (self.seed, self.current_epoch, batch_idx)
+        global_negatives = torch.randint(
+            0, self.num_nodes, (global_ids.numel(), self.loss_params.num_negatives), generator=keyed_generator(*step_key)
+        )  # (B, k)
+        edge_ids = shard(global_ids, self.rank, self.world_size)  # (B / W,) this process's rows
+        negatives = shard(global_negatives, self.rank, self.world_size)  # (B / W, k)
+        source_ids, target_ids = self.train_edges[0, edge_ids], self.train_edges[1, edge_ids]  # (B / W,) each
+        batch_nodes = torch.cat([source_ids, target_ids, negatives.flatten()])  # (B * (k + 2),)
+        # a batch that touches about every node is cheaper to run on all of them (no relabelling)
+        whole_graph = batch_nodes.numel() >= self.num_nodes
+        seeds = torch.arange(self.num_nodes) if whole_graph else torch.unique(batch_nodes)  # sorted global ids
+        sampler = keyed_generator(*step_key, self.rank)
+        graph = sample_subgraph(self.relations, seeds, self.num_hops, sampler, transposes=True)
+        source, target = self.encoder(graph.node_ids, graph.adjacency, graph.transposed)  # (n, d) each
+        local = (lambda ids: ids) if whole_graph else (lambda ids: torch.searchsorted(seeds, ids))
+        u, v, n = local(source_ids), local(target_ids), local(negatives.flatten())  # local ids
+        s_u, t_v = source.index_select(0, u), target.index_select(0, v)  # (B, d)
+        positive = self.pair_scores(s_u, t_v)  # (B,)
+        negative = self.pair_scores(
+            s_u[:, None, :], target.index_select(0, n).view(*negatives.shape, -1)
+        )  # (B, k): (B, 1, d) against (B, k, d)
+        reversed_score = self.pair_scores(source.index_select(0, v), target.index_select(0, u))  # (B,)
+        loss = asymmetric_link_loss(
+            positive,
+            negative,
+            reversed_score,
+            self.one_way_flags[edge_ids],
+            self.loss_params.negative_weight,
+            self.hard_negative_weight,
+        )
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=edge_ids.numel())
+        # DDP averages the W shard gradients; weighting each shard's mean by its share of the global
+        # batch makes that average the gradient of the global batch's mean even when W does not divide B
+        return loss * (edge_ids.numel() * self.world_size / global_ids.numel())
+
+    def validation_step(self, batch: list[Tensor], batch_idx: int) -> None:
+        source, target = infer_embeddings(self.encoder, self.relations, self.num_nodes, self.num_hops, self.seed)
+        mrr = validation_mrr(source, target, self.val_queries, self.val_candidates, self.pair_scores)
+        self.log("val/mrr", mrr, batch_size=1)
+        self.val_curve.append(mrr)
+        if mrr > self.best_mrr:
+            self.best_mrr, self.best_epoch = mrr, self.current_epoch
+            self.best_embeddings = (source.clone(), target.clone())
+        # early stopping: `patience` epochs without a better validation MRR, never before min_epochs
+        # (Lightning's EarlyStopping keeps a stop decided during min_epochs and fires it right after)
+        past_minimum = self.current_epoch + 1 >= self.train_params.min_epochs
+        if past_minimum and self.current_epoch - self.best_epoch >= self.train_params.patience:
+            self.trainer.should_stop = True
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # model selection and early-stopping state, so that a resumed run selects as an uninterrupted one
+        checkpoint["selection"] = {
+            "best_mrr": self.best_mrr,
+            "best_epoch": self.best_epoch,
+            "val_curve": self.val_curve,
+            "best_embeddings": self.best_embeddings,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        selection = checkpoint["selection"]
+        self.best_mrr, self.best_epoch = selection["best_mrr"], selection["best_epoch"]
+        self.val_curve, self.best_embeddings = list(selection["val_curve"]), selection["best_embeddings"]
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.encoder.parameters(), lr=self.learning_rate, weight_decay=self.train_params.weight_decay
+        )
+
+
+def encoder_num_nodes(encoder: torch.nn.Module) -> int:
+    """Number of nodes of an encoder's first embedding table."""
+    return next(m for m in encoder.modules() if isinstance(m, torch.nn.Embedding)).num_embeddings
+
+
+def validation_mrr(source: Tensor, target: Tensor, queries: Tensor, candidates: Tensor, pair_scores) -> float:
+    """MRR of each query ``(u, v)`` against its sampled candidates ``(n, K)``."""
+    u, v = queries[0], queries[1]
+    positive = pair_scores(source.index_select(0, u), target.index_select(0, v))  # (n,)
+    k = candidates.shape[1]
+    negative = pair_scores(
+        source.index_select(0, u).repeat_interleave(k, 0), target.index_select(0, candidates.flatten())
+    ).view(-1, k)  # (n, K)
+    return mean_reciprocal_rank(ranks_against(positive, negative).numpy())
+
+
+def batch_size_for(num_edges: int, params: cfg.TrainParams) -> int:
+    """The configured batch size, smaller on small graphs so an epoch has ``min_steps_per_epoch`` steps."""
+    return max(1, min(params.batch_size, math.ceil(num_edges / params.min_steps_per_epoch)))
+
+
+def validation_set(
+    edge_index: np.ndarray, num_nodes: int, split: EdgeSplit, params: cfg.TrainParams, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validation queries ``(2, n)`` (at most ``val_max_queries``, seeded) and their sampled
+    non-neighbour candidates ``(n, K)``, filtered against train and validation edges only."""
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.permutation(split.val.size)[: params.val_max_queries])
+    queries = edge_index[:, split.val[chosen]]
+    known = edge_index[:, np.r_[split.train, split.val]]  # the test split stays unseen
+    return queries, sample_candidates(queries, known, num_nodes, params.val_candidates, rng)
+
+
+def train_method(
+    name: str,
+    method: cfg.MethodParams,
+    dataset: str,
+    edge_index: np.ndarray,
+    num_nodes: int,
+    split: EdgeSplit,
+    validation: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    params: dict,
+    tracking: TrackingParams,
+    trainer_params: TrainerParams = TrainerParams(),
+    checkpoints: Path | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Train one method on one seed's split; returns the selected ``source``, ``target`` and a record.
+
+    With ``checkpoints`` (a scratch folder of this run), a finished run's result is read back from it,
+    an unfinished one resumes from its ``last.ckpt``, and the result is saved there when done.
+    """
+    finished = None if checkpoints is None else read_finished(checkpoints)
+    if finished is not None:
+        return finished
+    lightning.seed_everything(seed, workers=True, verbose=False)
+    sampling, model, loss, train = params["sampling"], params["model"], params["loss"], params["train"]
+    train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
+    relations = method_relations(method, train_edges, num_nodes, sampling)
+    val_queries, candidates = validation
+    encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
+    hard_weight = loss.hard_negative_weight if method.hard_negative_weight is None else method.hard_negative_weight
+    module = LinkPredictionModule(
+        method.encoder,
+        encoder,
+        relations,
+        train_edges,
+        torch.from_numpy(one_way(edge_index[:, split.train], edge_index[:, split.train], num_nodes)),
+        torch.from_numpy(val_queries),
+        torch.from_numpy(candidates),
+        loss,
+        hard_weight,
+        train.learning_rate if method.learning_rate is None else method.learning_rate,
+        train,
+        model.num_layers,
+        seed,
+    )
+    batch_size = batch_size_for(split.train.size, train)
+    edge_ids = TensorDataset(torch.arange(split.train.size))
+    # the same seeded order of global batches on every process, reshuffled per epoch (set_epoch)
+    order = DistributedSampler(edge_ids, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    loader = DataLoader(edge_ids, batch_size=batch_size, sampler=order)
+    config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
+    config |= {section: asdict(value) for section, value in params.items()}
+    config |= {"trainer": asdict(trainer_params)}
+    max_epochs = train.max_epochs_by_dataset.get(dataset, train.max_epochs)
+    last = None if checkpoints is None else checkpoints / "last.ckpt"
+    callbacks = [] if checkpoints is None else [
+        # the newest epoch's state, overwritten every epoch (Lightning 2.6 writes `save_last` only
+        # alongside a top-k save, so the one kept "top-k" checkpoint is named last)
+        ModelCheckpoint(dirpath=checkpoints, filename="last", save_top_k=1, enable_version_counter=False)
+    ]
+    started = time.perf_counter()
+    with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
+        trainer = lightning.Trainer(
+            max_epochs=max_epochs,
+            logger=loggers,
+            callbacks=callbacks,
+            enable_checkpointing=checkpoints is not None,
+            enable_progress_bar=sys.stderr.isatty(),
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=1,
+            deterministic=False,
+            use_distributed_sampler=False,
+            **trainer_params.trainer_kwargs(),
+        )
+        trainer.fit(
+            module,
+            train_dataloaders=loader,
+            val_dataloaders=DataLoader(TensorDataset(torch.zeros(1))),
+            ckpt_path=last if last is not None and last.exists() else None,
+        )
+    source, target = module.best_embeddings
+    record = {
+        "selected_epoch": module.best_epoch,
+        "val_mrr": module.best_mrr,
+        "epochs_run": len(module.val_curve),
+        "val_curve": module.val_curve,
+        "seconds": time.perf_counter() - started,
+        "batch_size": batch_size,
+        "neighbour_budget": {
+            relation_name: realised_budget(relation.fanout, relation.csr.degree())
+            for relation_name, relation in relations.items()
+        },
+    }
+    if trainer.is_global_zero:
+        print(
+            f"  {dataset} {name} seed {seed}: val MRR {module.best_mrr:.4f} at epoch {module.best_epoch} "
+            f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)"
+        )
+        if checkpoints is not None:
+            write_finished(checkpoints, source.numpy(), target.numpy(), record)
+    return source.numpy(), target.numpy(), record
+
+
+def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record: dict) -> None:
+    """Save a finished run's selected embeddings and record in its scratch folder (record last:
+    its presence marks the run finished)."""
+    with atomic_file(folder / "result.npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, source=source, target=target)
+    write_json(folder / "record.json", record)
+
+
+def read_finished(folder: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """A finished run's ``(source, target, record)`` from its scratch folder, or None."""
+    if not (folder / "record.json").exists():
+        return None
+    with np.load(folder / "result.npz") as result:
+        return result["source"], result["target"], json.loads((folder / "record.json").read_text())
+
+
+def checkpoint_folder(dataset: str, config: dict) -> Path:
+    """``runs/checkpoints/directed/<dataset>/<hash of everything a run depends on>``."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return CHECKPOINT_ROOT / dataset / digest
+
+
+def quiet_lightning() -> None:
+    """Keep stage logs to our one line per run: no device banners, tips or deprecation notes."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*(treespec|LeafSpec|exists and is not empty|litlogger).*")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Ss]parse.*")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges directed-train", description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="a prepared graph dataset (a name in directed.datasets)")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/directed/<dataset>)")
+    args = parser.parse_args(argv)
+    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
+    split_params = cfg.load(cfg.SplitParams, "split", args.params)
+    params = cfg.load_training(args.params)
+    methods = cfg.load_methods(args.params)
+    tracking = load_section(TrackingParams, "tracking", args.params)
+    trainer_params = load_section(TrainerParams, "trainer", args.params)
+    torch.set_num_threads(experiment.num_threads)
+    quiet_lightning()
+    graph = load_graph(PREPARED_ROOT / args.dataset)
+    run_config = {"experiment": experiment, "split": split_params, "methods": methods, "trainer": trainer_params}
+    scratch = checkpoint_folder(args.dataset, {key: repr(value) for key, value in (run_config | params).items()})
+    outputs: dict[str, dict[str, np.ndarray]] = {}
+    records: dict[str, dict[str, dict]] = {name: {} for name in methods}
+    for seed in experiment.seeds:
+        split = split_edges(graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed)
+        outputs[f"split_seed{seed}.npz"] = {"train": split.train, "val": split.val, "test": split.test}
+        validation = validation_set(graph.edge_index, graph.num_nodes, split, params["train"], seed)
+        for name, method in methods.items():
+            source, target, record = train_method(
+                name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
+                tracking, trainer_params, scratch / f"{name}_seed{seed}",
+            )
+            outputs[f"{name}_seed{seed}.npz"] = {"source": source, "target": target}
+            records[name][str(seed)] = record
+    if rank_zero_only.rank == 0:  # the other processes of a DDP run hold copies
+        with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
+            for filename, arrays in outputs.items():
+                np.savez(out / filename, **arrays)
+            write_json(out / "training.json", {"dataset": args.dataset, "seeds": experiment.seeds, "methods": records})
+        if scratch.exists():
+            shutil.rmtree(scratch)
+    return 0

@@ -1,0 +1,64 @@
+"""Training on a tiny real subgraph (:mod:`recsys_challenges.directed.train`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from recsys_challenges.data.sources.citation import cora_ml
+from recsys_challenges.directed import config as cfg
+from recsys_challenges.directed.sampling import realised_budget
+from recsys_challenges.directed.splits import split_edges
+from recsys_challenges.directed.train import batch_size_for, method_relations, train_method, validation_set
+from recsys_challenges.tracking import TrackingParams
+
+
+@pytest.fixture(scope="module")
+def subgraph(mirror):
+    """The Cora-ML citations among its first 500 papers (real data, seconds to train on)."""
+    graph = cora_ml(mirror / "citation" / "cora_ml_bojchevski")
+    edges = graph.edge_index[:, (graph.edge_index < 500).all(0)]
+    return edges, 500
+
+
+def test_adaptive_and_fixed_fanouts_spend_the_same_mean_budget(subgraph):
+    edges, num_nodes = subgraph
+    params = cfg.SamplingParams(fanout=3)
+    fixed = method_relations(cfg.MethodParams(encoder="dual", fanout_rule="fixed"), torch.from_numpy(edges), num_nodes, params)
+    adaptive = method_relations(
+        cfg.MethodParams(encoder="dual", fanout_rule="inverse_power"), torch.from_numpy(edges), num_nodes, params
+    )
+    for name in ("out", "in"):
+        degree = fixed[name].csr.degree()
+        target = realised_budget(fixed[name].fanout, degree)
+        assert realised_budget(adaptive[name].fanout, degree) == pytest.approx(target, rel=0.05)
+
+
+def test_one_epoch_of_every_method_on_a_real_subgraph(subgraph, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    edges, num_nodes = subgraph
+    split = split_edges(edges, num_nodes, 0.05, 0.10, seed=0)
+    params = {
+        "sampling": cfg.SamplingParams(),
+        "model": cfg.ModelParams(dim=8, num_layers=2),
+        "loss": cfg.LossParams(),
+        "train": dataclasses.replace(cfg.TrainParams(), max_epochs=1, min_epochs=1, val_candidates=100),
+    }
+    validation = validation_set(edges, num_nodes, split, params["train"], seed=0)
+    for method in (
+        cfg.MethodParams(encoder="dual", fanout_rule="inverse_power"),
+        cfg.MethodParams(encoder="sage", hard_negative_weight=0.0),
+        cfg.MethodParams(encoder="shallow"),
+        cfg.MethodParams(encoder="gravity", fanout_rule="full"),
+    ):
+        source, target, record = train_method(
+            method.encoder, method, "cora_ml_500", edges, num_nodes, split, validation, 0, params,
+            TrackingParams(csv=False, wandb=False),
+        )
+        assert source.shape == target.shape == (num_nodes, 8)
+        assert np.isfinite(source).all() and np.isfinite(target).all()
+        assert record["epochs_run"] == 1 and 0 < record["val_mrr"] <= 1
+        assert record["batch_size"] == batch_size_for(split.train.size, params["train"])
