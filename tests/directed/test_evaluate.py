@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+import yaml
 
-from recsys_challenges.directed.evaluate import all_node_ranks, popularity_embeddings
+from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, save_graph
+from recsys_challenges.data.schema import DataError
+from recsys_challenges.directed.evaluate import all_node_ranks, main, popularity_embeddings
 from recsys_challenges.directed.models import dot_scores
+from tests.conftest import ROOT
 
 
 def test_all_node_ranks_match_a_brute_force_filtered_ranking():
@@ -32,3 +37,19 @@ def test_popularity_scores_are_training_in_degree():
     edges = np.array([[0, 1, 2, 0], [2, 2, 1, 1]])
     source, target = popularity_embeddings(edges, 3)
     assert (source @ target.T)[0].tolist() == [0.0, 2.0, 2.0]  # indeg = (0, 2, 2)
+
+
+def test_fewer_test_edges_than_degree_buckets_is_an_error_naming_the_split(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    edges = np.array([[0, 1, 2, 3, 4], [1, 2, 3, 4, 0]])  # (2, 5) one cycle
+    (PREPARED_ROOT / "tiny").mkdir(parents=True)
+    save_graph(GraphData(edge_index=edges, num_nodes=5, direction="u cites v"), PREPARED_ROOT / "tiny", {})
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "training.json").write_text("{}")
+    np.savez(trained / "split_seed0.npz", train=np.arange(4), val=np.array([], dtype=np.int64), test=np.array([4]))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["directed"]["experiment"]["seeds"] = [0]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(DataError, match=r"split_seed0\.npz: 1 test edges cannot fill 4 degree buckets"):
+        main(["tiny", "--trained", str(trained)])

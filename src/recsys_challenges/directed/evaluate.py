@@ -216,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(f"{split_file}: not found; directed_train ran with other seeds than directed.experiment.seeds")
         with np.load(split_file) as arrays:
             split = EdgeSplit(train=arrays["train"], val=arrays["val"], test=arrays["test"])
+        if split.test.size < params.degree_buckets:
+            raise DataError(
+                f"{split_file}: {split.test.size} test edges cannot fill {params.degree_buckets} degree buckets;"
+                " lower directed.evaluate.degree_buckets or use a larger graph"
+            )
         embeddings = {POPULARITY: ("dual", *popularity_embeddings(graph.edge_index[:, split.train], graph.num_nodes))}
         for name, method in methods.items():
             with np.load(trained / f"{name}_seed{seed}.npz") as arrays:
