@@ -26,8 +26,10 @@ from recsys_challenges.directed.splits import contains, edge_keys
 
 def ranks_against(true_score: Tensor, candidate_scores: Tensor) -> Tensor:
     """``(n,)`` ranks of ``true_score`` ``(n,)`` among ``candidate_scores`` ``(n, K)`` (ties half)."""
-    higher = (candidate_scores > true_score[:, None]).sum(1)  # (n,)
-    tied = (candidate_scores == true_score[:, None]).sum(1)  # (n,)
+    # int32 sums: the default int64 sum of a bool mask first copies the (n, K) mask to int64,
+    # which was most of the all-node ranking time (K < 2^31 candidates, so int32 cannot overflow)
+    higher = (candidate_scores > true_score[:, None]).sum(1, dtype=torch.int32)  # (n,)
+    tied = (candidate_scores == true_score[:, None]).sum(1, dtype=torch.int32)  # (n,)
     return 1.0 + higher.double() + 0.5 * tied.double()
 
 
