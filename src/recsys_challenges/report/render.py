@@ -1,13 +1,12 @@
 """Render the claims report: ``claims.md`` and ``claims.json`` for reviewers, ``README.md`` and
-``index.html`` (every figure embedded, one paragraph each) for browsing offline.
+``index.html`` (every figure, one paragraph each) for browsing offline.
 
-The HTML embeds each PNG as a ``data:`` URI, so the page is one self-contained file that opens
-offline in any browser (no CDN, no JavaScript).
+The HTML links each PNG by its path relative to ``reports/``, so the page opens offline in any
+browser beside the committed figures (no CDN, no JavaScript) and stays a few kB in git.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from dataclasses import asdict, dataclass
@@ -113,7 +112,7 @@ def gallery_markdown(figures: list[Figure], results: dict[str, ClaimResult], tex
         "# Report",
         "",
         "Every figure of the pipeline with one paragraph each; verdicts and numbers in [claims.md](claims.md).",
-        "Open [index.html](index.html) for the same page offline (figures embedded).",
+        "Open [index.html](index.html) for the same page offline in a browser.",
         "",
         "| claim | verdict |",
         "|---|---|",
@@ -126,7 +125,7 @@ def gallery_markdown(figures: list[Figure], results: dict[str, ClaimResult], tex
     return "\n".join(lines) + "\n"
 
 
-def gallery_html(figures: list[Figure], results: dict[str, ClaimResult], texts: list[ClaimText], root: Path) -> str:
+def gallery_html(figures: list[Figure], results: dict[str, ClaimResult], texts: list[ClaimText]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(t.claim_id)} {html.escape(t.title)}</td>"
         f"<td class='{results[t.claim_id].verdict.replace(' ', '-')}'>{VERDICT_MARK[results[t.claim_id].verdict]}</td>"
@@ -137,9 +136,8 @@ def gallery_html(figures: list[Figure], results: dict[str, ClaimResult], texts: 
     for technique in sorted({f.technique for f in figures}):
         items = []
         for figure in (f for f in figures if f.technique == technique):
-            data = base64.b64encode((root / figure.path).read_bytes()).decode()
             items.append(
-                f"<figure><img alt='{html.escape(figure.path)}' src='data:image/png;base64,{data}'>"
+                f"<figure><img alt='{html.escape(figure.path)}' src='{html.escape(figure.path)}'>"
                 f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
             )
         sections.append(f"<h2>{html.escape(technique)}</h2>{''.join(items)}")

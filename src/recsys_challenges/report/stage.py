@@ -116,6 +116,6 @@ def main_gallery(argv: list[str] | None = None) -> int:
     results = load_results(args.root / "claims.json")
     found, texts = figures(args.root), list(CLAIMS)
     write_text(args.root / "README.md", gallery_markdown(found, results, texts))
-    write_text(args.root / "index.html", gallery_html(found, results, texts, args.root))
+    write_text(args.root / "index.html", gallery_html(found, results, texts))
     print(f"{len(found)} figures in {args.root / 'README.md'} and {args.root / 'index.html'}")
     return 0

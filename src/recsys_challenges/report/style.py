@@ -1,6 +1,6 @@
 """One look for every figure: seaborn theme, readable sizes, PNG written atomically.
 
-Figures are PNG (embedded in the report, viewable offline; no JavaScript from a CDN).
+Figures are PNG (shown by the offline report pages; no JavaScript from a CDN).
 """
 
 from __future__ import annotations
