@@ -21,6 +21,7 @@ from recsys_challenges.config import from_mapping
 from recsys_challenges.data.add import main as add_main
 from recsys_challenges.data.formats import load_graph, load_table, read_meta
 from recsys_challenges.data.prepare import check_local_files, prepare_local
+from recsys_challenges.data.sources.citation import cora_cites
 from recsys_challenges.data.sources.files import LocalDataset
 from recsys_challenges.errors import ConfigError, DataError
 from tests.conftest import ROOT
@@ -72,14 +73,23 @@ def test_edge_list_without_header_and_integer_ids_in_numeric_order(tmp_path):
     assert edges_of(folder) == {("10", "2"), ("2", "1"), ("1", "10")}
 
 
+def test_real_cora_cites_as_an_edge_list_equals_its_bundled_parser(mirror, tmp_path):
+    """LINQS ``cora.cites`` (``<cited> TAB <citing>``, no header) read as a user's file with
+    ``direction: reverse`` gives exactly the graph of the bundled parser (citing -> cited)."""
+    path = mirror / "citation" / "linqs_cora_raw_pygcn" / "cora.cites"
+    mine = load_graph(prepared(tmp_path, "cora", spec(path, "edge_list", direction="reverse", header=False,
+                                                      delimiter="\t", meaning="u cites v")))
+    bundled = cora_cites(path.parent)
+    assert np.array_equal(mine.edge_index, bundled.edge_index) and np.array_equal(mine.node_ids, bundled.node_ids)
+    assert (mine.num_nodes, mine.num_edges) == (2708, 5429)
+
+
 def test_edge_index_npz_in_both_layouts_with_features(tmp_path):
     pairs = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]])  # (E, 2)
-    features = tmp_path / "x.npy"
-    np.save(features, np.eye(5, 3, dtype=np.float32))
     for layout, edge_index in (("e2", pairs), ("2e", pairs.T)):
         path = tmp_path / f"{layout}.npz"
-        np.savez(path, edge_index=edge_index, num_nodes=5)
-        folder = prepared(tmp_path, layout, spec(path, "edge_index_npz", direction="forward", features=str(features)))
+        np.savez(path, edge_index=edge_index, num_nodes=5, features=np.eye(5, 3))
+        folder = prepared(tmp_path, layout, spec(path, "edge_index_npz", direction="forward"))
         graph = load_graph(folder)
         assert graph.num_nodes == 5 and graph.num_edges == 5  # node 4 isolated
         assert {tuple(e) for e in graph.edge_index.T.tolist()} == {tuple(p) for p in pairs.tolist()}
@@ -110,6 +120,8 @@ BAD_GRAPHS = [  # (file name, content writer, parser, the words the error must c
      ["nonum.npz", "'num_nodes'"]),
     ("shape.npz", lambda p: np.savez(p, edge_index=np.zeros((3, 3), int), num_nodes=3), "edge_index_npz",
      ["shape.npz", "'edge_index'", "(2, E) or (E, 2)"]),
+    ("feat.npz", lambda p: np.savez(p, edge_index=np.array([[0], [1]]), num_nodes=3, features=np.ones((2, 4))),
+     "edge_index_npz", ["feat.npz", "'features'", "(3, F)"]),
     ("loops.npz", lambda p: sp.save_npz(p, sp.identity(3, format="csr")), "sparse_adjacency",
      ["loops.npz", "self-loops"]),
     ("rect.npz", lambda p: sp.save_npz(p, sp.csr_matrix(np.ones((2, 3)))), "sparse_adjacency", ["rect.npz", "square"]),

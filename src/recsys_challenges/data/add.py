@@ -56,7 +56,6 @@ def local_entry(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         entry = {"path": args.graph, "parser": args.format or _graph_parser(Path(args.graph)),
                  "direction": args.direction}
         entry |= {"meaning": args.meaning} if args.meaning else {}
-        entry |= {"features": args.features} if args.features else {}
         entry |= {"header": False} if args.no_header else {}
         return entry, "directed"
     if args.events:
@@ -109,7 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--direction", choices=["forward", "reverse"],
                         help="graph: a stored pair (i, j) is the edge i -> j (forward) or j -> i (reverse)")
     parser.add_argument("--meaning", help="graph: what an edge u -> v means, e.g. 'u follows v'")
-    parser.add_argument("--features", help="graph (npz/sparse): node features, .npy dense or .npz sparse")
     parser.add_argument("--no-header", action="store_true", help="edge list without a header row")
     for role in ROLES:
         parser.add_argument(f"--{role}", help=f"events: comma-separated event names of role {role!r}")

@@ -94,12 +94,12 @@ def _write(name: str, origin: str, result: GraphData | TableData, meta: dict, ou
 
 
 def check_local_files(name: str, spec: LocalDataset, lock: Path = LOCK_FILE) -> dict[str, str]:
-    """SHA-256 of the dataset's files, checked against ``lock``: recorded there at first use (the file
+    """SHA-256 of the dataset's file, checked against ``lock``: recorded there at first use (the lock
     is rewritten atomically), a :class:`DataError` naming the file if it changed since."""
-    for path in spec.files:
-        if not path.is_file():
-            raise DataError(f"{path}: file of data.local.{name} not found")
-    actual = {str(path): sha256_of(path) for path in spec.files}
+    path = Path(spec.path)
+    if not path.is_file():
+        raise DataError(f"{path}: file of data.local.{name} not found")
+    actual = {spec.path: sha256_of(path)}
     records = json.loads(lock.read_text()) if lock.is_file() else {}
     recorded = records.get(name, {})
     for path, digest in actual.items():

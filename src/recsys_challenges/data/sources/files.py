@@ -10,14 +10,14 @@ Directed graphs (for T1), written as :class:`GraphData` with the stated directio
   sorted order, numerically when every id is an integer; the originals are kept as ``node_ids``);
   ``header: false`` for a file without a header row (columns then by position).
 * ``edge_index_npz``: an ``.npz`` with ``edge_index`` ``(2, E)`` or ``(E, 2)`` integer node ids
-  and ``num_nodes`` (a scalar); optional ``edge_weight`` ``(E,)``.
+  and ``num_nodes`` (a scalar); optional ``edge_weight`` ``(E,)`` and node ``features`` ``(N, F)``
+  (in the same file, so that the one file the stage tracks holds all of the dataset).
 * ``sparse_adjacency``: a scipy sparse matrix saved by ``scipy.sparse.save_npz``; ``A[i, j] != 0``
   is the stored edge i -> j, its value the weight.
 
 ``direction: forward`` keeps a stored pair (i, j) as the edge i -> j; ``reverse`` turns it into
 j -> i (e.g. a file of "cited, citing" pairs when edges should mean "u cites v"). ``meaning`` says
-what an edge u -> v means, in words. ``features`` (npz and sparse only, whose nodes are ``0..N-1``)
-is a node-feature matrix, ``.npy`` dense or ``.npz`` scipy sparse, one row per node.
+what an edge u -> v means, in words.
 
 Event logs (for T2): ``event_log``, a CSV/parquet ``user, item, event, timestamp[, category]``
 (timestamps as integer Unix seconds or dates). ``events`` maps each role to the event names of
@@ -81,7 +81,6 @@ class LocalDataset:
     meaning: str | None = None
     header: bool = True
     delimiter: str | None = None
-    features: str | None = None
     events: dict[str, list[str]] | None = None
     label: str = "label"
 
@@ -91,8 +90,6 @@ class LocalDataset:
         require(graph == (self.direction is not None),
                 "direction (forward | reverse) is required for a graph parser and only there")
         require(graph or self.meaning is None, "meaning applies to graph parsers only")
-        require(self.features is None or self.parser in ("edge_index_npz", "sparse_adjacency"),
-                "features: only with edge_index_npz or sparse_adjacency (nodes 0..N-1)")
         require(self.header or self.parser == "edge_list", "header: false applies to edge_list only")
         require((self.events is not None) == (self.parser == "event_log"),
                 "events (role -> event names) is required for event_log and only there")
@@ -103,11 +100,6 @@ class LocalDataset:
             names = [n for names in self.events.values() for n in names]
             require(len(names) == len(set(names)), f"events: an event name is mapped to two roles: {names}")
         require(self.label == "label" or self.parser == "labelled_table", "label applies to labelled_table only")
-
-    @property
-    def files(self) -> list[Path]:
-        """The files read (checksummed): the data file and the feature matrix if any."""
-        return [Path(self.path)] + ([Path(self.features)] if self.features else [])
 
 
 def read_frame(path: Path, delimiter: str | None, **kwargs) -> pd.DataFrame:
@@ -148,7 +140,8 @@ def _integer_array(values: np.ndarray, name: str, path: Path) -> np.ndarray:
 
 
 def _graph(path: Path, pairs: tuple[np.ndarray, np.ndarray], num_nodes: int, spec: LocalDataset, what: str,
-           weight: np.ndarray | None = None, node_ids: np.ndarray | None = None) -> GraphData:
+           weight: np.ndarray | None = None, node_ids: np.ndarray | None = None,
+           features: sp.csr_matrix | None = None) -> GraphData:
     """The stored pairs ``(i, j)`` (``(E,)`` each) as a graph in the stated direction; an empty graph
     or one of self-loops only is an error naming ``what`` (the columns or array of the pairs)."""
     src, dst = pairs if spec.direction == "forward" else pairs[::-1]
@@ -157,25 +150,19 @@ def _graph(path: Path, pairs: tuple[np.ndarray, np.ndarray], num_nodes: int, spe
     edge_index, edge_weight, stats = canonical_edges(src, dst, num_nodes, weight)
     if edge_index.shape[1] == 0:
         raise DataError(f"{path}: {what}: all {src.size} edges are self-loops; no edge is left")
-    features = _features(Path(spec.features), num_nodes) if spec.features else None
     meaning = spec.meaning or "u -> v"
     return GraphData(edge_index, num_nodes, meaning, node_ids=node_ids, features=features,
                      edge_weight=edge_weight, stats=stats | {"direction_flag": spec.direction})
 
 
-def _features(path: Path, num_nodes: int) -> sp.csr_matrix:
-    """Node features: ``.npy`` dense ``(N, F)`` or ``.npz`` scipy sparse, finite, one row per node."""
-    if not path.is_file():
-        raise DataError(f"{path}: feature file not found")
-    try:
-        matrix = sp.load_npz(path).tocsr() if path.suffix == ".npz" else sp.csr_matrix(np.load(path, allow_pickle=False))
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable feature matrix: {error}") from None
-    if matrix.shape[0] != num_nodes:
-        raise DataError(f"{path}: feature matrix has {matrix.shape[0]} rows, the graph {num_nodes} nodes")
-    if not np.isfinite(matrix.data).all():
-        raise DataError(f"{path}: feature matrix has NaN or infinite values")
-    return matrix.astype(np.float32)
+def _features(values: np.ndarray, num_nodes: int, path: Path) -> sp.csr_matrix:
+    """npz array ``features``: ``(N, F)`` finite numbers, one row per node."""
+    if values.ndim != 2 or values.shape[0] != num_nodes or not np.issubdtype(values.dtype, np.number):
+        raise DataError(f"{path}: array 'features' has shape {values.shape} and dtype {values.dtype}, "
+                        f"expected ({num_nodes}, F) numbers")
+    if not np.isfinite(values).all():
+        raise DataError(f"{path}: array 'features' has {int((~np.isfinite(values)).sum())} NaN or infinite values")
+    return sp.csr_matrix(values.astype(np.float32))
 
 
 def edge_list(path: Path, spec: LocalDataset) -> GraphData:
@@ -229,7 +216,8 @@ def edge_index_npz(path: Path, spec: LocalDataset) -> GraphData:
         if weight.shape != (pairs.shape[1],) or not np.isfinite(weight).all():
             raise DataError(f"{path}: array 'edge_weight' must hold {pairs.shape[1]} finite values, "
                             f"got shape {weight.shape} with {int((~np.isfinite(weight)).sum())} NaN/inf")
-    return _graph(path, (pairs[0], pairs[1]), num_nodes, spec, "array 'edge_index'", weight)
+    features = _features(arrays["features"], num_nodes, path) if "features" in arrays else None
+    return _graph(path, (pairs[0], pairs[1]), num_nodes, spec, "array 'edge_index'", weight, features=features)
 
 
 def sparse_adjacency(path: Path, spec: LocalDataset) -> GraphData:
