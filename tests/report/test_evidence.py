@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.report.evidence import (
     ClaimResult,
     Evidence,

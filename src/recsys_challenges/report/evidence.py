@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.stats import mean_ci
 
 Verdict = Literal["reproduced", "partly reproduced", "not reproduced", "inconclusive", "untestable", "no data"]
