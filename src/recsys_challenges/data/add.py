@@ -57,6 +57,7 @@ def local_entry(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                  "direction": args.direction}
         entry |= {"meaning": args.meaning} if args.meaning else {}
         entry |= {"header": False} if args.no_header else {}
+        entry |= {"delimiter": args.delimiter} if args.delimiter else {}
         return entry, "directed"
     if args.events:
         events = {role: [n.strip() for n in getattr(args, role).split(",")] for role in ROLES if getattr(args, role)}
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="graph: a stored pair (i, j) is the edge i -> j (forward) or j -> i (reverse)")
     parser.add_argument("--meaning", help="graph: what an edge u -> v means, e.g. 'u follows v'")
     parser.add_argument("--no-header", action="store_true", help="edge list without a header row")
+    parser.add_argument("--delimiter", help="edge list: field separator (default: tab for .tsv, else comma)")
     for role in ROLES:
         parser.add_argument(f"--{role}", help=f"events: comma-separated event names of role {role!r}")
     parser.add_argument("--label", help="table: the label column (default 'label')")
