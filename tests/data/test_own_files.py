@@ -7,6 +7,7 @@ the column (or array), and leave no prepared folder behind.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ import yaml
 from recsys_challenges.config import from_mapping
 from recsys_challenges.data.add import main as add_main
 from recsys_challenges.data.formats import load_graph, load_table, read_meta
-from recsys_challenges.data.prepare import check_local_files, prepare_local
+from recsys_challenges.data.prepare import prepare_local, verify_local_file
 from recsys_challenges.data.sources.citation import cora_cites
 from recsys_challenges.data.sources.files import LocalDataset
 from recsys_challenges.errors import ConfigError, DataError
@@ -136,7 +137,7 @@ def test_bad_graph_files_fail_clearly_and_write_nothing(tmp_path, name, write, p
     with pytest.raises(DataError) as error:
         prepare_local("bad", spec(path, parser, direction="forward"), out, tmp_path / "lock.json")
     assert all(word in str(error.value) for word in words), str(error.value)
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "lock.json").exists()
 
 
 @pytest.mark.parametrize(("options", "words"), [
@@ -202,7 +203,7 @@ def test_bad_logs_and_tables_fail_clearly_and_write_nothing(tmp_path, name, cont
     with pytest.raises(DataError) as error:
         prepare_local("bad", spec(path, parser, **options), out, tmp_path / "lock.json")
     assert all(word in str(error.value) for word in words), str(error.value)
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "lock.json").exists()
 
 
 # ----------------------------------------------------------------- checksums and add-dataset
@@ -210,17 +211,23 @@ def test_bad_logs_and_tables_fail_clearly_and_write_nothing(tmp_path, name, cont
 
 def test_checksum_is_recorded_at_first_use_and_verified_after(tmp_path):
     path = tmp_path / "edges.csv"
-    path.write_text(EDGES)
     lock = tmp_path / "lock.json"
     dataset = spec(path, "edge_list", direction="forward")
-    first = check_local_files("g", dataset, lock)
-    assert json.loads(lock.read_text()) == {"g": first}
-    assert check_local_files("g", dataset, lock) == first
-    path.write_text(EDGES + "e,a,1\n")
     out = tmp_path / "prepared" / "g"
+    path.write_text("source,target\na,a\n")  # a bad file: no record of it is kept
+    with pytest.raises(DataError, match="self-loops"):
+        prepare_local("g", dataset, out, lock)
+    assert not lock.exists()
+    path.write_text(EDGES)  # fixed: its first use
+    prepare_local("g", dataset, out, lock)
+    first = json.loads(lock.read_text())
+    assert first == {"g": {str(path): hashlib.sha256(EDGES.encode()).hexdigest()}}
+    assert verify_local_file("g", dataset, lock) == (first["g"], False)
+    path.write_text(EDGES + "e,a,1\n")
+    before = (out / "graph.npz").read_bytes()
     with pytest.raises(DataError, match="edges.csv: sha256 .* differs from .* recorded in"):
         prepare_local("g", dataset, out, lock)
-    assert not out.exists() and json.loads(lock.read_text()) == {"g": first}
+    assert (out / "graph.npz").read_bytes() == before and json.loads(lock.read_text()) == first
 
 
 def test_add_dataset_writes_params_entries_and_keeps_the_rest(tmp_path, monkeypatch):
@@ -243,7 +250,7 @@ def test_add_dataset_writes_params_entries_and_keeps_the_rest(tmp_path, monkeypa
     assert params["delayed"]["datasets"]["ev"] == {"builder": "event_log", "input": "data/prepared/ev", "batch_size": 256}
     assert params["uncertainty"]["datasets"]["sc"] == {
         "folder": "data/prepared/sc", "loader": "scores", "kind": "user", "negative_keep": 1.0}
-    assert set(json.loads(Path("local_data.lock.json").read_text())) == {"g", "ev", "sc"}
+    assert not Path("local_data.lock.json").exists()  # recorded by the first prepare_local, not here
     # every other line is kept, comments included
     after = Path("params.yaml").read_text().splitlines()
     assert [line for line in before.splitlines() if line not in after] == [

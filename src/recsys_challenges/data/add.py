@@ -3,9 +3,10 @@
     python -m recsys_challenges add-dataset my_graph --graph edges.csv --direction forward
     dvc repro directed_evaluate@my_graph
 
-It checks the options (the typed ``data.local`` entry), records the files' SHA-256 in the lock
-file (their first use), and writes into params.yaml (comments and layout kept) the entry
-``data.local.<name>`` read by stage ``prepare_local@<name>`` and the technique's entry:
+It checks the options (the typed ``data.local`` entry) and writes into params.yaml (comments and
+layout kept) the entry ``data.local.<name>`` read by stage ``prepare_local@<name>`` (which records
+the file's SHA-256 at its first successful run and verifies it at every later one) and the
+technique's entry:
 
 * ``--graph``: ``<name>`` appended to ``directed.datasets`` (T1);
 * ``--events``: ``delayed.datasets.<name>`` with builder ``event_log`` (T2);
@@ -27,9 +28,9 @@ from ruamel.yaml import YAML
 
 from recsys_challenges.config import from_mapping
 from recsys_challenges.data.formats import PREPARED_ROOT
-from recsys_challenges.data.prepare import LOCK_FILE, check_local_files
+from recsys_challenges.data.prepare import LOCK_FILE
 from recsys_challenges.data.sources.files import ROLES, LocalDataset
-from recsys_challenges.errors import ConfigError
+from recsys_challenges.errors import ConfigError, DataError
 from recsys_challenges.io import atomic_file
 
 
@@ -68,9 +69,11 @@ def local_entry(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return {"path": args.scores, "parser": "scored_table"}, "uncertainty"
 
 
-def add_dataset(name: str, entry: dict[str, Any], technique: str, params_path: Path, lock: Path) -> None:
-    """Validate ``entry``, record its checksums, and write it and the technique's entry into ``params_path``."""
+def add_dataset(name: str, entry: dict[str, Any], technique: str, params_path: Path) -> None:
+    """Validate ``entry`` and write it and the technique's entry into ``params_path``."""
     spec = from_mapping(LocalDataset, entry, where=f"{params_path}: data.local.{name}")
+    if not Path(spec.path).is_file():
+        raise DataError(f"{spec.path}: file not found")
     yaml = _yaml()
     params = yaml.load(params_path.read_text())
     section = params[technique]
@@ -85,7 +88,6 @@ def add_dataset(name: str, entry: dict[str, Any], technique: str, params_path: P
     else:
         loader = "scores" if spec.parser == "scored_table" else "table"
         section["datasets"][name] = {"folder": folder, "loader": loader, "kind": "user", "negative_keep": 1.0}
-    check_local_files(name, spec, lock)
     params["data"]["local"][name] = entry
     text = io.StringIO()
     yaml.dump(params, text)
@@ -115,10 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{role}", help=f"events: comma-separated event names of role {role!r}")
     parser.add_argument("--label", help="table: the label column (default 'label')")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--lock", type=Path, default=LOCK_FILE)
     args = parser.parse_args(argv)
     entry, technique = local_entry(args)
-    add_dataset(args.name, entry, technique, args.params, args.lock)
+    add_dataset(args.name, entry, technique, args.params)
     print(f"added {args.name!r} to data.local and {technique}.datasets of {args.params}; "
-          f"run: dvc repro {STAGE[technique]}@{args.name}")
+          f"run: dvc repro {STAGE[technique]}@{args.name} (records the file's sha256 in {LOCK_FILE})")
     return 0

@@ -93,34 +93,34 @@ def _write(name: str, origin: str, result: GraphData | TableData, meta: dict, ou
     return meta
 
 
-def check_local_files(name: str, spec: LocalDataset, lock: Path = LOCK_FILE) -> dict[str, str]:
-    """SHA-256 of the dataset's file, checked against ``lock``: recorded there at first use (the lock
-    is rewritten atomically), a :class:`DataError` naming the file if it changed since."""
+def verify_local_file(name: str, spec: LocalDataset, lock: Path = LOCK_FILE) -> tuple[dict[str, str], bool]:
+    """``({path: sha256}, new)`` of the dataset's file: a :class:`DataError` naming the file if it is
+    missing or differs from the SHA-256 recorded in ``lock``; ``new`` when ``lock`` has no record of it."""
     path = Path(spec.path)
     if not path.is_file():
         raise DataError(f"{path}: file of data.local.{name} not found")
     actual = {spec.path: sha256_of(path)}
-    records = json.loads(lock.read_text()) if lock.is_file() else {}
-    recorded = records.get(name, {})
-    for path, digest in actual.items():
-        if path in recorded and recorded[path] != digest:
-            raise DataError(
-                f"{path}: sha256 {digest} differs from {recorded[path]} recorded in {lock} at first use; "
-                f"if you replaced the file on purpose, delete the entry {name!r} of {lock}"
-            )
-    if recorded != actual:
-        write_json(lock, records | {name: actual})
-        print(f"recorded sha256 of {', '.join(actual)} in {lock}")
-    return actual
+    recorded = json.loads(lock.read_text()).get(name, {}) if lock.is_file() else {}
+    if spec.path in recorded and recorded[spec.path] != actual[spec.path]:
+        raise DataError(
+            f"{path}: sha256 {actual[spec.path]} differs from {recorded[spec.path]} recorded in {lock} at first use; "
+            f"if you replaced the file on purpose, delete the entry {name!r} of {lock}"
+        )
+    return actual, recorded != actual
 
 
 def prepare_local(name: str, spec: LocalDataset, out: Path, lock: Path = LOCK_FILE) -> dict:
-    """Verify the checksums of a local dataset's files, parse them and write the dataset to ``out``."""
+    """Verify the local dataset's file against its recorded SHA-256, parse it and write the dataset
+    to ``out``; at its first use (no record yet) record the SHA-256 in ``lock`` once all succeeded."""
     started = time.perf_counter()
-    checksums = check_local_files(name, spec, lock)
+    checksums, new = verify_local_file(name, spec, lock)
     result = FILE_PARSERS[spec.parser](Path(spec.path), spec)
     meta = {"name": name, "data_kind": "user", "parser": spec.parser, "path": spec.path, "source_sha256": checksums}
-    return _write(name, spec.path, result, meta, out, started)
+    meta = _write(name, spec.path, result, meta, out, started)
+    if new:
+        write_json(lock, (json.loads(lock.read_text()) if lock.is_file() else {}) | {name: checksums})
+        print(f"recorded sha256 of {spec.path} in {lock} (its first use)")
+    return meta
 
 
 def main(argv: list[str] | None = None) -> int:
