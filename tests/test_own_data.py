@@ -16,7 +16,9 @@ import yaml
 
 from recsys_challenges.cli import main as cli
 from recsys_challenges.data.formats import load_graph
+from recsys_challenges.report.claims import judge
 from recsys_challenges.report.evidence import Evidence, count_passing, load_metrics
+from recsys_challenges.report.stability import ReportConfig
 from tests.conftest import ROOT
 
 
@@ -137,3 +139,20 @@ def test_own_tables_through_t3(project):
     Path("scores.csv").write_text("score,uncertainty,label\n0.1,0.1,0\n0.2,0.1,1\n")
     assert cli(["prepare-local", "given"]) == 1
     assert Path("data/prepared/given/table.parquet").read_bytes() == before
+
+
+def test_user_datasets_are_listed_but_not_counted_unless_params_say_so(tmp_path):
+    from tests.report.test_claims import clear, directed, verdicts, write
+
+    write(tmp_path, "directed", "a", directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01)))
+    assert verdicts(tmp_path)["C1"] == "reproduced"
+    write(tmp_path, "directed", "mine", directed(clear(-0.2), clear(-0.1), clear(-0.1), clear(0.01)), "user")
+    results = judge(load_metrics(tmp_path))
+    assert results["C1"].verdict == "reproduced" and "1/1 real" in results["C1"].reason  # the user's file: no vote
+    assert {(e.dataset, e.data_kind) for e in results["C1"].evidence} == {("a", "real"), ("mine", "user")}
+    counted = judge(load_metrics(tmp_path), ReportConfig(0, 0, 0.9, count_user_data=True))
+    assert counted["C1"].verdict == "not reproduced" and "1/2 real" in counted["C1"].reason
+    assert {e.dataset for e in counted["C1"].evidence} == {"a", "mine (user data)"}
+    (tmp_path / "directed" / "a.json").unlink()  # the user's data alone decides nothing
+    alone = judge(load_metrics(tmp_path))["C1"]
+    assert alone.verdict == "no data" and {e.data_kind for e in alone.evidence} == {"user"}
