@@ -1,4 +1,6 @@
-"""From a user's own file to a metrics file, per technique, as README "Your own data" shows it:
+"""From a user's own file to a metrics file, per technique, as README "Your own data" shows it
+(a graph as an edge list, an ``edge_index`` npz and a sparse adjacency; an event log; a table and
+a scored table):
 ``add-dataset`` then the stages ``prepare_local``, the technique's train and evaluate stages (the
 commands ``dvc repro <technique>_evaluate@<name>`` runs), at tiny settings. The metrics files say
 ``"data_kind": "user"``, and the report's index accepts them but counts none toward a verdict.
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import yaml
 
 from recsys_challenges.cli import main as cli
@@ -44,18 +47,32 @@ def run(*argv: str) -> None:
     assert cli(list(argv)) == 0, argv
 
 
-def test_own_edge_list_through_t1(project):
-    # 300 papers, each citing 5 earlier ones: every edge points back in time (one-way, no reciprocity)
+def write_graph(layout: str, pairs: list[tuple[int, int]]) -> tuple[list[str], int]:
+    """The citing -> cited ``pairs`` in one file layout; ``(add-dataset arguments, nodes)``."""
+    if layout == "edge_list":  # stored as "cited,citing" with text ids: the reverse of "u cites v"
+        pd.DataFrame([(f"p{v}", f"p{u}") for u, v in pairs], columns=["source", "target"]).to_csv("g.csv", index=False)
+        return ["--graph", "g.csv", "--direction", "reverse"], len({x for pair in pairs for x in pair})
+    if layout == "edge_index_npz":  # (E, 2) rows (citing, cited)
+        np.savez("g.npz", edge_index=np.array(pairs), num_nodes=320, features=np.ones((320, 4)))
+    else:  # A[citing, cited] = 1
+        rows, cols = np.array(pairs).T
+        sp.save_npz("g.npz", sp.csr_matrix((np.ones(len(pairs)), (rows, cols)), shape=(320, 320)))
+    return ["--graph", "g.npz", "--direction", "forward"], 320
+
+
+@pytest.mark.parametrize("layout", ["edge_list", "edge_index_npz", "sparse_adjacency"])
+def test_own_graph_through_t1(project, layout):
+    # 320 papers, the last 300 citing 5 earlier ones each: every edge points back in time (one-way)
     rng = np.random.default_rng(0)
-    rows = [(f"p{u}", f"p{v}") for u in range(20, 320) for v in rng.choice(u, 5, replace=False)]
-    # stored as "cited,citing" pairs, so the file's direction is the reverse of "u cites v"
-    pd.DataFrame([(v, u) for u, v in rows], columns=["source", "target"]).to_csv("citations.csv", index=False)
-    run("add-dataset", "papers", "--graph", "citations.csv", "--direction", "reverse", "--meaning", "u cites v")
+    pairs = [(u, int(v)) for u in range(20, 320) for v in rng.choice(u, 5, replace=False)]
+    arguments, nodes = write_graph(layout, pairs)
+    run("add-dataset", "papers", *arguments, "--meaning", "u cites v")
     run("prepare-local", "papers")
     graph = load_graph("data/prepared/papers")
-    ids = graph.node_ids.astype(str)
-    assert graph.num_nodes == len({x for pair in rows for x in pair}) and graph.num_edges == len(rows) == 1500
-    assert {(ids[u], ids[v]) for u, v in graph.edge_index.T} == set(rows)  # citing -> cited
+    ids = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes).astype(str)
+    names = {(str(u), str(v)) for u, v in pairs} if layout != "edge_list" else {(f"p{u}", f"p{v}") for u, v in pairs}
+    assert (graph.num_nodes, graph.num_edges, graph.direction) == (nodes, 1500, "u cites v")
+    assert {(ids[u], ids[v]) for u, v in graph.edge_index.T} == names  # citing -> cited
     tune(directed={
         "experiment": {"seeds": [0], "num_threads": 1},
         "model": {"dim": 8, "num_layers": 1},
@@ -66,7 +83,8 @@ def test_own_edge_list_through_t1(project):
     run("directed-evaluate", "papers")
     metrics = json.loads(Path("reports/metrics/directed/papers.json").read_text())
     assert (metrics["dataset"], metrics["data_kind"]) == ("papers", "user")
-    assert metrics["protocol"]["num_edges"] == 1500 and "direction_auc" in metrics["summary"]["dual_fixed"]
+    assert metrics["protocol"]["num_edges"] == 1500 and metrics["protocol"]["num_nodes"] == nodes
+    assert "direction_auc" in metrics["summary"]["dual_fixed"]
     # the report's index takes it, labelled, and counts it for no verdict
     (file,) = load_metrics("reports/metrics")
     item = Evidence.of(file, "mrr", metrics["summary"]["dual_fixed"]["mrr"], True)
