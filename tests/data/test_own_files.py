@@ -228,6 +228,9 @@ def test_checksum_is_recorded_at_first_use_and_verified_after(tmp_path):
     with pytest.raises(DataError, match="edges.csv: sha256 .* differs from .* recorded in"):
         prepare_local("g", dataset, out, lock)
     assert (out / "graph.npz").read_bytes() == before and json.loads(lock.read_text()) == first
+    lock.write_text("{not json")
+    with pytest.raises(DataError, match="lock.json: not valid JSON"):
+        prepare_local("g", dataset, out, lock)
 
 
 def test_add_dataset_writes_params_entries_and_keeps_the_rest(tmp_path, monkeypatch):

@@ -93,6 +93,13 @@ def _write(name: str, origin: str, result: GraphData | TableData, meta: dict, ou
     return meta
 
 
+def _records(lock: Path) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(lock.read_text()) if lock.is_file() else {}
+    except json.JSONDecodeError as error:
+        raise DataError(f"{lock}: not valid JSON: {error}") from None
+
+
 def verify_local_file(name: str, spec: LocalDataset, lock: Path = LOCK_FILE) -> tuple[dict[str, str], bool]:
     """``({path: sha256}, new)`` of the dataset's file: a :class:`DataError` naming the file if it is
     missing or differs from the SHA-256 recorded in ``lock``; ``new`` when ``lock`` has no record of it."""
@@ -100,7 +107,7 @@ def verify_local_file(name: str, spec: LocalDataset, lock: Path = LOCK_FILE) -> 
     if not path.is_file():
         raise DataError(f"{path}: file of data.local.{name} not found")
     actual = {spec.path: sha256_of(path)}
-    recorded = json.loads(lock.read_text()).get(name, {}) if lock.is_file() else {}
+    recorded = _records(lock).get(name, {})
     if spec.path in recorded and recorded[spec.path] != actual[spec.path]:
         raise DataError(
             f"{path}: sha256 {actual[spec.path]} differs from {recorded[spec.path]} recorded in {lock} at first use; "
@@ -118,7 +125,7 @@ def prepare_local(name: str, spec: LocalDataset, out: Path, lock: Path = LOCK_FI
     meta = {"name": name, "data_kind": "user", "parser": spec.parser, "path": spec.path, "source_sha256": checksums}
     meta = _write(name, spec.path, result, meta, out, started)
     if new:
-        write_json(lock, (json.loads(lock.read_text()) if lock.is_file() else {}) | {name: checksums})
+        write_json(lock, _records(lock) | {name: checksums})
         print(f"recorded sha256 of {spec.path} in {lock} (its first use)")
     return meta
 

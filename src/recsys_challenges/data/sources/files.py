@@ -59,10 +59,10 @@ from recsys_challenges.data.schema import (
     require_present,
     require_rows,
 )
+from recsys_challenges.data.sources.events import BEHAVIORS  # the Taobao log's categories
 from recsys_challenges.errors import DataError
 
 ROLES = {"click": "pv", "conversion": "buy", "cart": "cart", "fav": "fav"}  # role in params -> behavior
-BEHAVIORS = ["pv", "cart", "fav", "buy"]  # the Taobao log's categories (data/sources/events.py)
 EVENT_COLUMNS = ["user", "item", "event", "timestamp"]
 
 
