@@ -63,7 +63,7 @@ class DatasetParams:
 
 @dataclass(frozen=True)
 class ModelParams:
-    """The MLP classifier (embeddings for categorical fields, then hidden ReLU layers)."""
+    """The MLP classifier (embeddings for categorical fields, then hidden ReLU layers), and its training."""
 
     hidden: tuple[int, ...] = (64, 32)
     embedding_dim: int = 8
@@ -72,6 +72,12 @@ class ModelParams:
     weight_decay: float = 1e-5
     batch_size: int = 512
     epochs: int = 10
+    min_steps_per_epoch: int = 30
+
+    def effective_batch_size(self, rows: int) -> int:
+        """``batch_size``, made smaller on a small training set so that an epoch has at least
+        ``min_steps_per_epoch`` steps (never below 64 rows)."""
+        return int(min(self.batch_size, max(64, rows // self.min_steps_per_epoch)))
 
     def __post_init__(self) -> None:
         require(
@@ -81,6 +87,7 @@ class ModelParams:
         require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         require(self.learning_rate > 0 and self.weight_decay >= 0, "learning_rate must be > 0, weight_decay >= 0")
         require(self.batch_size >= 1 and self.epochs >= 1, "batch_size and epochs must be >= 1")
+        require(self.min_steps_per_epoch >= 1, "min_steps_per_epoch must be >= 1")
 
 
 @dataclass(frozen=True)

@@ -324,17 +324,20 @@ def _record_gains(chosen: dict, score_t: np.ndarray, labels: np.ndarray, bounds:
     """Recall gains over the single threshold: at the same bound, and at the same achieved test
     precision (the single threshold's best recall on test at the method's test precision: a
     baseline chosen on the test split, so the matched gain favours the baseline)."""
+    achieved = {}
     for bound in bounds:
         key = bound_key(bound)
         base_recall, _ = recall_precision(chosen[BASELINE][key], labels)
         for method in METHODS:
             if method == BASELINE:
                 continue
-            recall, precision = recall_precision(chosen[method][key], labels)
+            recall, achieved[method, key] = recall_precision(chosen[method][key], labels)
             record(method, f"recall_gain@{key}", recall / base_recall - 1 if base_recall > 0 else float("nan"))
-            cut = best_cuts(score_t, labels.astype(np.float64), np.ones(len(labels)), [precision], None)[0]
-            matched = recall_precision(score_t >= cut, labels)[0] if cut is not None else 0.0
-            record(method, f"matched_gain@{key}", recall / matched - 1 if matched > 0 else float("nan"))
+    cuts = best_cuts(score_t, labels.astype(np.float64), np.ones(len(labels)), list(achieved.values()), None)
+    for ((method, key), cut) in zip(achieved, cuts, strict=True):
+        recall = recall_precision(chosen[method][key], labels)[0]
+        matched = recall_precision(score_t >= cut, labels)[0] if cut is not None else 0.0
+        record(method, f"matched_gain@{key}", recall / matched - 1 if matched > 0 else float("nan"))
 
 
 def _diagnostics(values: dict[str, list[float]], bounds: list[float], params: EvaluateParams) -> dict:

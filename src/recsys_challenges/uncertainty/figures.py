@@ -61,11 +61,8 @@ def c6_positivity(metrics: dict) -> plt.Figure:
         _c6_panel(axis, block["c6"])
         slope = block["summary"]["classifier"]["c6_slope_upper"]
         ci = slope["ci95"] or [float("nan")] * 2
-        axis.set_title(
-            f"{name}: C6 slope (upper half) {slope['mean'] if slope['mean'] is not None else float('nan'):+.2f} "
-            f"[{ci[0]:+.2f}, {ci[1]:+.2f}]",
-            fontsize=9,
-        )
+        mean = slope["mean"] if slope["mean"] is not None else float("nan")
+        axis.set_title(f"{name}\nupper-half slope {mean:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]", fontsize=8)
     axes[0][0].set_ylabel("test positivity rate (95% CI)")
     figure.suptitle(_title(metrics, f"C6 at a fixed score, seed {metrics['c6']['seed']}"))
     return figure

@@ -202,13 +202,13 @@ def c6_statistic(
         k = design.shape[1]
         # per-unit sums of each row's score (gradient) and information (Hessian) contributions
         kept_unit = unit[kept]
-        gradient = np.zeros((units, k))
-        hessian = np.zeros((units, k * k))
-        for start in range(0, len(target), 100_000):  # chunks bound the (rows, k^2) temporary
-            rows = slice(start, start + 100_000)
-            x, w = design[rows], (p * (1 - p))[rows]
-            np.add.at(gradient, kept_unit[rows], x * (target[rows] - p[rows])[:, None])
-            np.add.at(hessian, kept_unit[rows], (x[:, :, None] * x[:, None, :] * w[:, None, None]).reshape(-1, k * k))
+        row_gradient = design * (target - p)[:, None]  # (n, k)
+        weight = p * (1 - p)
+        gradient = np.stack([np.bincount(kept_unit, row_gradient[:, j], units) for j in range(k)], axis=1)
+        hessian = np.stack(
+            [np.bincount(kept_unit, design[:, i] * design[:, j] * weight, units) for i in range(k) for j in range(k)],
+            axis=1,
+        )  # (G, k^2)
         gradients.append(gradient)
         hessians.append(hessian)
         values.append(float(coef[-1]))

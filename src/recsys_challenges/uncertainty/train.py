@@ -94,7 +94,8 @@ def fit_and_predict(
         torch.from_numpy(rows),
     )
     order = RandomSampler(range(len(data)), generator=torch.Generator().manual_seed(seed))
-    loader = DataLoader(data, sampler=BatchSampler(order, params.model.batch_size, drop_last=False), batch_size=None)
+    batch_size = params.model.effective_batch_size(len(data))
+    loader = DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
     trainer = L.Trainer(
         max_epochs=params.model.epochs,
         deterministic=True,
