@@ -77,8 +77,10 @@ def fit_and_predict(
     ``{split: (score, uncertainty)}``.
 
     Under DDP (``trainer_params``) every process walks the same seeded order of global batches and
-    trains on its shard of each (:class:`ClassifierModule`; batch norm synchronised); the trained
-    parameters are then equal on every process, which all predict the evaluated splits alike.
+    trains on its shard of each (:class:`ClassifierModule`); the trained parameters are then equal
+    on every process, which all predict the evaluated splits alike. The posterior network's batch
+    norm is synchronised on GPUs; on CPU processes each shard uses its own batch statistics, so
+    there it matches one process only approximately.
     """
     L.seed_everything(seed, workers=True)
     torch.set_num_threads(params.torch_threads)
@@ -100,7 +102,9 @@ def fit_and_predict(
         max_epochs=params.model.epochs,
         deterministic=True,
         use_distributed_sampler=False,  # the same global batches everywhere; the module shards them
-        sync_batchnorm=trainer_params.world_size > 1,
+        # one batch-norm statistic over the global batch; torch syncs batch norm on GPUs only, so on
+        # CPU processes (gloo) the posterior network normalises each shard by its own statistics
+        sync_batchnorm=trainer_params.world_size > 1 and trainer_params.accelerator == "gpu",
         **trainer_params.trainer_kwargs(),
         logger=logger,
         enable_checkpointing=False,
