@@ -97,7 +97,9 @@ def fit_and_predict(
     )
     order = RandomSampler(range(len(data)), generator=torch.Generator().manual_seed(seed))
     batch_size = params.model.effective_batch_size(len(data))
-    loader = DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+    # the last partial batch is dropped (a different one each epoch): a batch of one row has no
+    # batch-norm statistics
+    loader = DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=True), batch_size=None)
     trainer = L.Trainer(
         max_epochs=params.model.epochs,
         deterministic=True,
