@@ -62,9 +62,22 @@ def delayed(pcaw_auc, pcaw_nll, esdfm_auc, oracle_auc=None):
     return {"summary": summary}
 
 
-def uncertainty(slope, gain):
-    gains = {f"recall_gain@{b}": gain for b in (0.5, 0.8, 0.9)}
-    return {"summary": {"classifier": {"c6_slope": slope}, "ew_dpmt": gains, "mist": gains, "single": {}}}
+def uncertainty(slope, gain, informative=True, counts=True, estimator="posterior_network"):
+    """A T3 metrics file: the headline C6 slope (upper half) and the EW-DPMT / MIST recall gains at
+    bounds 0.5, 0.8 and 0.9; ``informative``: the positive control's verdict (simulated files);
+    ``counts``: whether some method reaches some precision bound."""
+    gains = {"0.5": gain, "0.8": gain, "0.9": gain}
+    return {
+        "estimator": estimator,
+        "summary": {"classifier": {"c6_slope_upper": slope}, "ew_dpmt": {}, "mist": {}, "single": {}},
+        "c7": {"recall_gain": {"ew_dpmt": dict(gains), "mist": dict(gains)}},
+        "config": {"c6_effect": 0.2},
+        "role": {"counts_toward_verdict": counts, "saturated": False, "underpowered": False},
+        "diagnostics": {
+            "informative": informative,
+            "verdict_note": None if informative else "estimator uninformative: the noise-free C7 ceiling is 1.0% (< 5%)",
+        },
+    }
 
 
 def verdicts(root):
@@ -147,12 +160,57 @@ def test_delayed_rules_skip_metrics_where_the_oracle_does_not_beat_vanilla(tmp_p
     assert (verdicts(tmp_path)["C4"], verdicts(tmp_path)["C5"]) == ("no data", "no data")
 
 
-@pytest.mark.parametrize("high_gain, expected", [(exactly(0.3), "reproduced"), (around(0.0), "not reproduced")])
+@pytest.mark.parametrize("high_gain, expected", [(exactly(0.3), "reproduced"), (exactly(0.0), "not reproduced")])
 def test_c7_looks_only_at_high_precision_bounds(tmp_path, high_gain, expected):
     content = uncertainty(exactly(-0.5), high_gain)
-    content["summary"]["ew_dpmt"]["recall_gain@0.5"] = around(0.0)  # below 0.8: ignored
+    content["c7"]["recall_gain"]["ew_dpmt"]["0.5"] = exactly(-0.3)  # below 0.8: ignored
     write(tmp_path, "uncertainty", "kdd", content)
     assert verdicts(tmp_path)["C7"] == expected
+
+
+def test_t3_untestable_when_the_positive_control_says_the_estimator_is_uninformative(tmp_path):
+    # the real data look clear, but the simulator's noise-free ceiling is under 5%: the harness cannot
+    # see the effect, so neither claim is judged
+    write(tmp_path, "uncertainty", "kdd", uncertainty(exactly(-0.5), exactly(0.3)))
+    write(tmp_path, "uncertainty", "sim", uncertainty(exactly(-0.5), exactly(0.3), informative=False), "simulated")
+    results = judge(load_metrics(tmp_path))
+    assert (results["C6"].verdict, results["C7"].verdict) == ("untestable", "untestable")
+    assert "estimator uninformative" in results["C7"].reason
+
+
+def test_t3_datasets_where_no_bound_is_reachable_do_not_count(tmp_path):
+    # kdd passes; taobao fails everything but reaches no bound: excluded, so C6 and C7 stay reproduced
+    write(tmp_path, "uncertainty", "kdd", uncertainty(exactly(-0.5), exactly(0.3)))
+    write(tmp_path, "uncertainty", "taobao", uncertainty(exactly(0.5), exactly(-0.3), counts=False))
+    results = judge(load_metrics(tmp_path))
+    assert (results["C6"].verdict, results["C7"].verdict) == ("reproduced", "reproduced")
+    assert "taobao excluded" in results["C6"].reason
+    # with only excluded datasets there is nothing to judge
+    (tmp_path / "uncertainty" / "kdd.json").unlink()
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("no data", "no data")
+
+
+def test_t3_inconclusive_when_a_pooled_ci_spans_0_and_the_effect(tmp_path):
+    # group-bootstrap summaries (held fixed in re-draws): slope CI [-0.4, 0.1] reaches -0.2, gain CI
+    # [-0.05, 0.4] reaches +25% -> the data cannot tell reproduced from not reproduced
+    slope = {"mean": -0.15, "ci95": [-0.4, 0.1], "n": 3, "values": [-0.1, -0.2, -0.15], "ci_method": "group_bootstrap"}
+    gain = {"mean": 0.1, "ci95": [-0.05, 0.4], "n": 3, "values": [0.1, 0.1, 0.1], "ci_method": "group_bootstrap"}
+    write(tmp_path, "uncertainty", "kdd", uncertainty(slope, gain))
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("inconclusive", "inconclusive")
+    # a narrow CI around 0 rules the paper's effect out: not reproduced
+    narrow_slope = slope | {"mean": 0.01, "ci95": [-0.05, 0.07]}
+    narrow_gain = gain | {"mean": 0.01, "ci95": [-0.03, 0.05]}
+    write(tmp_path, "uncertainty", "kdd", uncertainty(narrow_slope, narrow_gain))
+    assert (verdicts(tmp_path)["C6"], verdicts(tmp_path)["C7"]) == ("not reproduced", "not reproduced")
+
+
+def test_t3_gains_the_single_threshold_cannot_define_are_skipped(tmp_path):
+    content = uncertainty(exactly(-0.5), exactly(0.3))
+    none = {"mean": None, "ci95": None, "n": 3, "values": [None] * 3, "ci_method": "group_bootstrap"}
+    content["c7"]["recall_gain"]["ew_dpmt"]["0.9"] = none  # the single threshold recalls nothing at 0.9
+    write(tmp_path, "uncertainty", "kdd", content)
+    result = judge(load_metrics(tmp_path))["C7"]
+    assert result.verdict == "reproduced" and not any("0.9" in e.quantity and "ew_dpmt" in e.quantity for e in result.evidence)
 
 
 def test_a_verdict_that_one_seed_flips_is_marked_unstable(tmp_path):

@@ -25,15 +25,22 @@ from tests.conftest import ROOT
         (BenchParams, "uncertainty.bench"),
         (DatasetParams, "uncertainty.datasets.kddcup2004_protein"),
         (DatasetParams, "uncertainty.datasets.click_log_sim"),
+        (DatasetParams, "uncertainty.datasets.kddcup2004_protein_neg10"),
     ],
 )
 def test_params_yaml_sections_load(cls, section):
     assert isinstance(load_section(cls, section, ROOT / "params.yaml"), cls)
 
 
-def test_default_estimator_is_a_deep_ensemble_of_at_least_five():
+def test_default_estimator_is_a_posterior_network_with_both_ablations_and_five_seeds():
     params = load_section(TrainParams, "uncertainty.train", ROOT / "params.yaml")
-    assert params.estimator == "deep_ensemble" and params.deep_ensemble.members >= 5 and len(params.seeds) >= 3
+    assert params.estimator == "posterior_network" and set(params.ablations) == {"deep_ensemble", "mc_dropout"}
+    assert params.deep_ensemble.members >= 5 and params.deep_ensemble.bootstrap and len(params.seeds) >= 5
+
+
+def test_a_dataset_may_carry_its_own_split():
+    spec = load_section(DatasetParams, "uncertainty.datasets.click_log_sim", ROOT / "params.yaml")
+    assert spec.split is not None and spec.split.train + spec.split.holdout < 1
 
 
 @pytest.mark.parametrize(
@@ -44,6 +51,9 @@ def test_default_estimator_is_a_deep_ensemble_of_at_least_five():
         (TrainParams, "train", "{mc_dropout: {dropout: 0.0}}", "MC dropout needs dropout"),
         (TrainParams, "train", "{model: {hidden: []}}", "hidden"),
         (TrainParams, "train", "{epoch: 3}", "unknown key 'epoch'"),
+        (TrainParams, "train", "{ablations: [posterior_network]}", "ablations must be distinct"),
+        (TrainParams, "train", "{posterior_network: {latent_dim: 0}}", "latent_dim"),
+        (BoundaryParams, "boundaries", "{confidence: 1.0}", "confidence"),
         (DatasetParams, "datasets.x", "{folder: f, loader: nope, kind: real}", "unknown loader 'nope'"),
         (DatasetParams, "datasets.x", "{folder: f, loader: criteo, kind: real, negative_keep: 0}", "negative_keep"),
         (EvaluateParams, "evaluate", "{precision_bounds: [0.5, 1.5]}", "precision bounds"),

@@ -114,3 +114,15 @@ def test_conversions_loader_keeps_final_labels_and_groups_by_user(tmp_path):
     assert table.groups.tolist() == [7, 7, 8]
     assert table.categorical.tolist() == [[1, 1, 1], [1, 2, 1], [2, 1, 2]] and table.cardinalities == (3, 3, 3)
     assert table.numeric.shape == (3, 0)
+
+
+def test_the_simulator_truth_travels_with_its_rows(tmp_path):
+    from recsys_challenges.data.simulate.click_log import ClickLogParams, simulate_click_log
+
+    save_table(simulate_click_log(ClickLogParams(rows=500, cardinality=20)), tmp_path, {"name": "sim"})
+    table = LOADERS["criteo"](tmp_path)
+    assert table.truth is not None and table.truth.shape == (500,)
+    taken = table.take(np.array([3, 1]))
+    assert taken.truth.tolist() == table.truth[[3, 1]].tolist()
+    with pytest.raises(DataError, match="truth"):
+        LabelledTable(table.numeric, table.categorical, table.cardinalities, table.labels, table.groups, table.truth + 2)

@@ -5,6 +5,7 @@ import pytest
 
 from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
 from recsys_challenges.uncertainty.evaluate import _seed_mean_recall, evaluate, grid_bins, recall_precision
+from recsys_challenges.uncertainty.predictions import prediction_key
 
 PARAMS = EvaluateParams(precision_bounds=(0.3, 0.5), bootstrap_resamples=50, c6_score_bins=4, c6_levels=2)
 GRID = BoundaryParams(levels=2, rows_per_bin=10)
@@ -32,24 +33,35 @@ def test_seed_mean_recall_statistic_by_hand():
     assert statistic(np.array([1, 1, 0])) == pytest.approx([0.6, 0.4])
 
 
-def _predictions(seeds=(0, 1), rows=4000):
-    """Hold-out and test predictions where uncertain rows are less often positive at a fixed score."""
+ESTIMATORS = ("posterior_network", "deep_ensemble")
+
+
+def _predictions(seeds=(0, 1), rows=4000, truth=True):
+    """Hold-out and test predictions where uncertain rows are less often positive at a fixed score,
+    for two estimators (the second one's uncertainty is noise)."""
     rng = np.random.default_rng(7)
     arrays = {"seeds": np.array(seeds)}
     for split in ("holdout", "test"):
         base_score, base_uncertainty = rng.random(rows), rng.random(rows)
-        arrays[f"{split}_labels"] = (rng.random(rows) < base_score**2 * (1.0 - 0.8 * base_uncertainty)).astype(np.int8)
+        probability = base_score**2 * (1.0 - 0.8 * base_uncertainty)
+        arrays[f"{split}_labels"] = (rng.random(rows) < probability).astype(np.int8)
+        if truth:
+            arrays[f"{split}_truth"] = probability
+        arrays[f"{split}_groups"] = np.arange(rows)
         # every seed sees the same rows through its own noise
         score = np.clip(base_score + rng.normal(0, 0.02, (len(seeds), rows)), 0, 1)
         uncertainty = np.abs(base_uncertainty + rng.normal(0, 0.02, (len(seeds), rows)))
-        arrays[f"{split}_groups"] = np.arange(rows)
-        arrays[f"{split}_score"], arrays[f"{split}_uncertainty"] = score, uncertainty
+        arrays[prediction_key(ESTIMATORS[0], split, "score")] = score
+        arrays[prediction_key(ESTIMATORS[0], split, "uncertainty")] = uncertainty
+        arrays[prediction_key(ESTIMATORS[1], split, "score")] = score
+        arrays[prediction_key(ESTIMATORS[1], split, "uncertainty")] = rng.random((len(seeds), rows))
     meta = {
         "dataset": "toy",
-        "data_kind": "simulated",
-        "estimator": "deep_ensemble",
+        "data_kind": "simulated" if truth else "real",
+        "estimator": ESTIMATORS[0],
+        "estimators": list(ESTIMATORS),
         "rows": {},
-        "positives": {},
+        "positives": {"test": int(arrays["test_labels"].sum())},
         "groups": {},
         "negative_keep": 1.0,
         "per_seed": [],
@@ -66,6 +78,7 @@ def test_metrics_layout_and_values():
         "simulated",
         [0, 1],
     )
+    assert metrics["estimator"] == "posterior_network" and set(metrics["ablations"]) == {"deep_ensemble"}
     assert set(metrics["summary"]) == {"classifier", "single", "ew_dpmt", "mist"}
     for method in ("single", "ew_dpmt", "mist"):
         for bound in ("0.3", "0.5"):
@@ -73,25 +86,39 @@ def test_metrics_layout_and_values():
                 entry = metrics["summary"][method][f"{metric}@{bound}"]
                 assert entry["n"] == 2 and len(entry["values"]) == 2 and np.isfinite(entry["values"]).all()
             holdout = metrics["summary"][method][f"holdout_precision@{bound}"]["values"]
-            assert min(holdout) >= float(bound) - 1e-9  # chosen on the hold-out, so met there
+            assert min(holdout) >= float(bound) - 1e-9  # chosen on the hold-out (with a lower bound), so met there
     # the bootstrap's point estimate is the ratio of seed-mean test recalls
     recall = {m: np.mean(metrics["summary"][m]["recall@0.5"]["values"]) for m in ("single", "ew_dpmt")}
     gain = metrics["c7"]["recall_gain"]["ew_dpmt"]["0.5"]
-    assert gain["estimate"] == pytest.approx(recall["ew_dpmt"] / recall["single"] - 1)
-    assert gain["ci95"][0] <= gain["estimate"] <= gain["ci95"][1]
+    assert gain["mean"] == pytest.approx(recall["ew_dpmt"] / recall["single"] - 1)
+    assert gain["ci95"][0] <= gain["mean"] <= gain["ci95"][1] and gain["ci_method"] == "group_bootstrap"
+    assert len(gain["values"]) == 2
     # here positivity does fall with uncertainty at a fixed score: C6 and C7 show up
-    assert metrics["summary"]["classifier"]["c6_slope"]["mean"] < 0 and gain["estimate"] > 0
-    # per-seed gains are in the summary, in seed order
-    per_seed = metrics["summary"]["ew_dpmt"]["recall_gain@0.5"]["values"]
-    assert len(per_seed) == 2
+    slope = metrics["summary"]["classifier"]["c6_slope_upper"]
+    assert slope["outcome"] == "negative" and slope["ci_method"] == "group_bootstrap" and len(slope["values"]) == 2
+    assert gain["mean"] > 0
+    assert "matched_gain@0.5" in metrics["summary"]["ew_dpmt"]
     assert np.array(metrics["c6"]["rows"]).shape == (4, 2)
     assert len(metrics["c7"]["boundaries"]["mist"]["0.3"]) == 2
-    assert set(metrics["summary"]["classifier"]) >= {
-        "test_auc",
-        "test_average_precision",
-        "c6_slope",
-        "c6_decreasing_fraction",
-    }
+    assert "boundaries" not in metrics["ablations"]["deep_ensemble"]["c7"]
+    assert set(metrics["summary"]["classifier"]) >= {"test_auc", "test_average_precision", "c6_slope"}
+
+
+def test_diagnostics_tell_an_informative_uncertainty_from_noise():
+    arrays, meta = _predictions()
+    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    informative, noise = metrics["diagnostics"], metrics["ablations"]["deep_ensemble"]["diagnostics"]
+    # the planted truth falls with uncertainty at a fixed score: the noise-free slope is negative
+    assert informative["c6_slope_truth_upper"]["mean"] < -0.5 < noise["c6_slope_truth_upper"]["mean"]
+    assert informative["ceiling_max"] > noise["ceiling_max"] and informative["informative"]
+    assert metrics["role"]["counts_toward_verdict"] and metrics["role"]["reachable_bounds"]
+
+
+def test_real_data_have_no_diagnostics_and_a_role():
+    arrays, meta = _predictions(truth=False)
+    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    assert metrics["diagnostics"] is None and metrics["data_kind"] == "real"
+    assert metrics["role"]["underpowered"]  # fewer test positives than EvaluateParams' 1000
 
 
 def test_a_single_seed_gives_no_interval_but_the_same_layout():

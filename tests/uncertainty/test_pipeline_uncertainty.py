@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 TINY_DATASETS = {"criteo_head": "real", "click_log_sim": "simulated"}
-FIGURES = ("c6_positivity.png", "c6_heatmap.png", "c7_recall.png", "boundary.png")
+FIGURES = ("c6_positivity.png", "c6_heatmap.png", "c7_recall.png", "c7_gain.png", "boundary.png")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -28,9 +28,11 @@ def test_metrics_files_are_well_formed(tiny_project):
         for method in ("single", "ew_dpmt", "mist"):
             recall = metrics["summary"][method]["recall@0.5"]
             assert recall["n"] == 2 and len(recall["values"]) == 2 and 0 <= recall["mean"] <= 1
-        for metric in ("test_auc", "c6_slope"):
+        for metric in ("test_auc", "c6_slope", "c6_slope_upper"):
             assert metrics["summary"]["classifier"][metric]["n"] == 2
         assert set(metrics["c7"]["recall_gain"]) == {"ew_dpmt", "mist"}
+        assert metrics["estimator"] == "posterior_network" and set(metrics["ablations"]) == {"deep_ensemble", "mc_dropout"}
+        assert (metrics["diagnostics"] is not None) == (kind == "simulated")
         assert _finite_numbers(metrics)
 
 
@@ -47,5 +49,8 @@ def test_bench_and_predictions(tiny_project):
     bench = json.loads((work / "reports/bench/uncertainty.json").read_text())
     assert bench["rows"] == 20_000 and bench["seconds"]["ew_dpmt"] > 0
     with np.load(work / "data/uncertainty/predictions/click_log_sim/predictions.npz") as npz:
-        assert npz["test_score"].shape == npz["test_uncertainty"].shape == (2, len(npz["test_labels"]))
-        assert (npz["test_uncertainty"] >= 0).all() and ((0 <= npz["test_score"]) & (npz["test_score"] <= 1)).all()
+        for estimator in ("posterior_network", "deep_ensemble", "mc_dropout"):
+            score, uncertainty = npz[f"{estimator}.test_score"], npz[f"{estimator}.test_uncertainty"]
+            assert score.shape == uncertainty.shape == (2, len(npz["test_labels"]))
+            assert (uncertainty >= 0).all() and ((0 <= score) & (score <= 1)).all()
+        assert npz["test_truth"].shape == npz["test_labels"].shape

@@ -19,11 +19,12 @@ def _table(rows: int, seed: int) -> LabelledTable:
     return LabelledTable(numeric, category[:, None].astype(np.int64), (6,), labels, np.arange(rows))
 
 
-@pytest.mark.parametrize("estimator", ["deep_ensemble", "mc_dropout"])
+@pytest.mark.parametrize("estimator", ["posterior_network", "deep_ensemble", "mc_dropout"])
 def test_fit_and_predict_learns_and_gives_an_uncertainty(estimator):
     params = TrainParams(
         seeds=(0,),
         estimator=estimator,
+        ablations=(),
         model=ModelParams(hidden=(16,), embedding_dim=2, batch_size=128, epochs=4, learning_rate=0.01),
         deep_ensemble=DeepEnsembleParams(members=5),
         mc_dropout=MCDropoutParams(passes=10, dropout=0.2),

@@ -237,18 +237,55 @@ def rule_c5(files: list[MetricsFile]) -> ClaimResult:
     return decide("C5", evidence, verdict_of, reason)
 
 
-def rule_c6(files: list[MetricsFile]) -> ClaimResult:
-    evidence = []
+def _uncertainty_files(files: list[MetricsFile]) -> tuple[list[MetricsFile], list[MetricsFile]]:
+    """T3 files that can carry a verdict, and those excluded because no method reaches any precision
+    bound on them (``role.counts_toward_verdict``)."""
+    counted, excluded = [], []
     for file in _of(files, "uncertainty"):
-        slope = file.stat("classifier", "c6_slope")
-        evidence.append(Evidence.of(file, "c6_slope: positivity vs uncertainty at fixed score", slope, ci_below(slope)))
+        (counted if file.content["role"]["counts_toward_verdict"] else excluded).append(file)
+    return counted, excluded
+
+
+def _roles(counted: list[MetricsFile], excluded: list[MetricsFile]) -> str:
+    """The datasets' roles, for a reason: which were excluded and which are labelled."""
+    notes = [f"{f.dataset} excluded (no method reaches any precision bound)" for f in excluded]
+    for file in counted:
+        labels = [k for k in ("saturated", "underpowered") if file.content["role"][k]]
+        if labels:
+            notes.append(f"{file.dataset} {' and '.join(labels)}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _blind_control(counted: list[MetricsFile]) -> list[str]:
+    """The positive control's verdict on the headline estimator: the notes of the simulated datasets
+    whose noise-free C7 ceiling says the estimator's uncertainty is uninformative, when every
+    simulated dataset says so (else empty: the harness can see the effect somewhere)."""
+    simulated = [f for f in counted if f.data_kind == "simulated"]
+    notes = [f"{f.dataset}: {f.content['diagnostics']['verdict_note']}" for f in simulated
+             if not f.content["diagnostics"]["informative"]]
+    return notes if simulated and len(notes) == len(simulated) else []
+
+
+def rule_c6(files: list[MetricsFile]) -> ClaimResult:
+    counted, excluded = _uncertainty_files(files)
+    evidence = []
+    for file in counted:
+        slope = file.stat("classifier", "c6_slope_upper")
+        if slope["mean"] is None:
+            continue
+        effect = file.content["config"]["c6_effect"]
+        quantity = f"c6_slope_upper ({file.content['estimator']}): log-odds, least -> most uncertain at a fixed score"
+        evidence.append(Evidence.of(file, quantity, slope, ci_below(slope), effect, direction=-1))
     if not evidence:
-        return _no_data("C6", "positivity-by-uncertainty slopes")
+        return _no_data("C6", "positivity-by-uncertainty slopes on a dataset where some bound is reachable")
     real, simulated = count_passing(evidence), count_passing(evidence, "simulated")
     reason = (
-        f"the positivity rate falls with uncertainty at fixed score (slope CI below 0) on {_counts(real)} real and "
-        f"{_counts(simulated)} simulated datasets"
+        f"the positivity rate falls with uncertainty at a fixed score (upper-half slope, group-bootstrap CI "
+        f"below 0) on {_counts(real)} real and {_counts(simulated)} simulated datasets{_roles(counted, excluded)}"
     )
+    blind = _blind_control(counted)
+    if blind:
+        return ClaimResult("C6", "untestable", f"estimator uninformative: {'; '.join(blind)}; {reason}", evidence)
 
     def verdict_of(count: Count) -> Verdict:
         on_real, on_simulated = count(), count("simulated")
@@ -258,24 +295,27 @@ def rule_c6(files: list[MetricsFile]) -> ClaimResult:
 
 
 def rule_c7(files: list[MetricsFile]) -> ClaimResult:
+    counted, excluded = _uncertainty_files(files)
     evidence = []
-    for file in _of(files, "uncertainty"):
-        for method in ("ew_dpmt", "mist"):
-            for metric in sorted(file.content["summary"][method]):
-                if metric.startswith("recall_gain@") and float(metric.split("@")[1]) >= HIGH_PRECISION:
-                    gain = file.stat(method, metric)
-                    evidence.append(
-                        Evidence.of(file, f"{method} / single - 1: {metric}", gain, ci_above(gain), PAPER_RECALL_GAIN)
-                    )
+    for file in counted:
+        for method, by_bound in sorted(file.content["c7"]["recall_gain"].items()):
+            for bound, gain in sorted(by_bound.items()):
+                if float(bound) >= HIGH_PRECISION and gain["mean"] is not None:
+                    quantity = f"{method} / single - 1 @ precision {bound} ({file.content['estimator']})"
+                    evidence.append(Evidence.of(file, quantity, gain, ci_above(gain), PAPER_RECALL_GAIN))
     if not evidence:
-        return _no_data("C7", "recall gains of the multi-threshold boundaries")
+        return _no_data("C7", "recall gains at a high precision bound the single threshold reaches")
     real, simulated = count_passing(evidence, quantity="ew_dpmt"), count_passing(evidence, "simulated", "ew_dpmt")
     gains = [e.mean for e in evidence if e.quantity.startswith("ew_dpmt")]
     reason = (
-        f"EW-DPMT's relative recall gain over one threshold at precision >= {HIGH_PRECISION} has a CI above 0 at "
-        f"every high bound on {_counts(real)} real and {_counts(simulated)} simulated datasets; gains "
-        f"{100 * min(gains):+.1f}% to {100 * max(gains):+.1f}% (paper: +25% to +40%)"
+        f"EW-DPMT's relative recall gain over one threshold at precision >= {HIGH_PRECISION} has a group-bootstrap "
+        f"CI above 0 at every high bound the single threshold reaches on {_counts(real)} real and "
+        f"{_counts(simulated)} simulated datasets; gains {100 * min(gains):+.1f}% to {100 * max(gains):+.1f}% "
+        f"(paper: +25% to +40%){_roles(counted, excluded)}"
     )
+    blind = _blind_control(counted)
+    if blind:
+        return ClaimResult("C7", "untestable", f"estimator uninformative: {'; '.join(blind)}; {reason}", evidence)
 
     def verdict_of(count: Count) -> Verdict:
         on_real, on_simulated = count(quantity="ew_dpmt"), count("simulated", "ew_dpmt")
@@ -336,19 +376,27 @@ CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C6", "uncertainty", "positivity falls as uncertainty grows",
         "At a fixed score, the empirical positivity rate falls as the model's uncertainty grows.",
-        "Per dataset, the slope of the test positivity rate against the uncertainty level within score bins "
-        "(mean over seeds). Reproduced: CI below 0 on enough real datasets; partly: on at least one dataset of "
-        "either kind; else not.",
-        ("figures/uncertainty/kddcup2004_protein/c6_positivity.png",),
+        "Per dataset, the headline estimator's (a posterior network) log-odds slope of the test positivity rate "
+        "against the uncertainty's rank within its score bin, over the upper half of the score bins, pooled over "
+        "seeds with a group-bootstrap CI. Datasets where no method reaches any precision bound do not count. "
+        "Untestable when the simulator's positive control (noise-free C7 ceiling >= 5%) says the estimator's "
+        "uncertainty is uninformative. Reproduced: CI below 0 on enough real datasets; partly: on at least one "
+        "dataset of either kind; inconclusive: a CI that contains 0 and reaches a slope of -0.2 could tip it; "
+        "else not.",
+        ("figures/uncertainty/click_log_sim/c6_positivity.png", "figures/uncertainty/kddcup2004_protein/c6_positivity.png"),
     ),
     ClaimText(
         "C7", "uncertainty", "one threshold per uncertainty level raises recall",
         "At high precision bounds, one threshold per uncertainty level gives higher recall than a single score "
         "threshold (paper: +25% to +40%).",
         f"Per dataset, the relative test recall gain of EW-DPMT over the single threshold at every precision "
-        f"bound >= {HIGH_PRECISION}, both chosen on the hold-out (MIST shown for context). Reproduced: CI above 0 "
-        "at every high bound on enough real datasets; partly: on at least one dataset of either kind; else not.",
-        ("figures/uncertainty/kddcup2004_protein/c7_recall.png",),
+        f"bound >= {HIGH_PRECISION} the single threshold reaches, both chosen on the hold-out with a 99.5% Wilson "
+        "lower bound on their precision, pooled over seeds with a group-bootstrap CI (MIST shown for context). "
+        "Datasets where no method reaches any precision bound do not count; untestable when the simulator's "
+        "positive control says the estimator is uninformative. Reproduced: CI above 0 at every such bound on enough "
+        "real datasets; partly: on at least one dataset of either kind; inconclusive: a CI that contains 0 and "
+        "reaches the paper's +25% could tip it; else not.",
+        ("figures/uncertainty/click_log_sim/c7_gain.png", "figures/uncertainty/kddcup2004_protein/c7_gain.png"),
     ),
 )
 

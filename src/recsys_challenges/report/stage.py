@@ -62,16 +62,24 @@ CAPTIONS: dict[str, str] = {
     ),
     "figures/uncertainty/*/c6_positivity.png": (
         "C6. Test positivity rate against the mean score, one curve per uncertainty level (quantiles within each "
-        "score bin), Clopper-Pearson 95% intervals: the claim expects the high-uncertainty curves below."
+        "score bin), Clopper-Pearson 95% intervals, one panel per estimator (posterior network, deep ensemble, MC "
+        "dropout) titled with its pooled upper-half slope: the claim expects the high-uncertainty curves below."
     ),
-    "figures/uncertainty/*/c6_heatmap.png": "C6. The same positivity rates over (score bin, uncertainty level).",
+    "figures/uncertainty/*/c6_heatmap.png": (
+        "C6. The posterior network's positivity rates over (score bin, uncertainty level)."
+    ),
     "figures/uncertainty/*/c7_recall.png": (
-        "C7. Test recall (bootstrap 95% CI) and precision against the precision bound for one threshold, "
-        "EW-DPMT and MIST, all chosen on the hold-out split."
+        "C7. Test recall (bootstrap 95% CI) and achieved test precision against the precision bound for one "
+        "threshold, EW-DPMT and MIST, all chosen on the hold-out split with a 99.5% Wilson lower bound."
+    ),
+    "figures/uncertainty/*/c7_gain.png": (
+        "C7. Recall gain of EW-DPMT and MIST over one threshold against the precision bound (group-bootstrap 95% "
+        "CI pooled over seeds), one panel per estimator; on simulated data the noise-free ceiling is drawn, and "
+        "the paper's +25% is marked."
     ),
     "figures/uncertainty/*/boundary.png": (
-        "The decision boundaries chosen on the hold-out, drawn over the test rows in the (score, uncertainty) "
-        "plane: one threshold per uncertainty level against the single threshold."
+        "The decision boundaries chosen on the hold-out, drawn over the test rows in the (score, detrended "
+        "uncertainty) plane: one threshold per uncertainty level against the single threshold."
     ),
 }
 UNCAPTIONED = "(no paragraph registered for this figure in report/stage.py:CAPTIONS)"

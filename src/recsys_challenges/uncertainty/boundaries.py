@@ -27,6 +27,14 @@ Edge cases, with the results they give:
   scores; bins: edges are score values, so tied rows of a level share a bin);
 * float rounding: "precision >= rho" is tested as ``positives >= rho * rows * (1 - 1e-9)`` so that
   a precision exactly at the bound (3 of 5 at rho = 0.6) counts as meeting it.
+
+Every method takes a ``confidence``: with it, a selection meets the bound only when the one-sided
+Wilson lower confidence bound of its hold-out precision does (:func:`wilson_lower`), so that the
+chosen boundary keeps its precision on new data; ``None`` tests the hold-out precision itself (the
+noise-free ceiling, where ``labels`` are expected positives in [0, 1] rather than 0/1 labels).
+The uncertainty the methods see may be any monotone per-row value; the pipeline passes the rank of
+the uncertainty within its hold-out score bin (:class:`Detrender`), which removes the score trend of
+the uncertainty so that levels do not collapse into score strata.
 """
 
 from __future__ import annotations
@@ -35,14 +43,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.isotonic import isotonic_regression
 
 PRECISION_SLACK = 1e-9
 
 
-def meets_bound(positives: np.ndarray, rows: np.ndarray, bound: float) -> np.ndarray:
-    """Whether a selection of ``rows`` rows with ``positives`` positives has precision >= ``bound``."""
-    return np.asarray(positives) >= bound * np.asarray(rows) * (1 - PRECISION_SLACK)
+def wilson_lower(positives: np.ndarray, rows: np.ndarray, confidence: float) -> np.ndarray:
+    """One-sided Wilson score lower bound of the rate ``positives / rows`` at ``confidence`` (0 where rows = 0).
+
+    ``(p + z^2 / 2n - z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n)`` with ``z`` the
+    ``confidence`` quantile of the standard normal (Wilson, JASA 1927).
+    """
+    k, n = np.asarray(positives, dtype=np.float64), np.asarray(rows, dtype=np.float64)
+    z = float(norm.ppf(confidence))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = p + z * z / (2 * n)
+        spread = z * np.sqrt(np.maximum(p * (1 - p) / n, 0.0) + z * z / (4 * n * n))
+        lower = (centre - spread) / (1 + z * z / n)
+    return np.where(n > 0, np.nan_to_num(lower, nan=0.0), 0.0)
+
+
+def meets_bound(positives: np.ndarray, rows: np.ndarray, bound: float, confidence: float | None = None) -> np.ndarray:
+    """Whether a selection of ``rows`` rows with ``positives`` positives has precision >= ``bound``
+    (with ``confidence``: whether its Wilson lower confidence bound has)."""
+    if confidence is None:
+        return np.asarray(positives) >= bound * np.asarray(rows) * (1 - PRECISION_SLACK)
+    return wilson_lower(positives, rows, confidence) >= bound * (1 - PRECISION_SLACK)
 
 
 def _check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray | None = None) -> None:
@@ -54,8 +82,8 @@ def _check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray
             raise ValueError(f"{name} has non-finite values")
     if score.size == 0:
         raise ValueError("no hold-out rows to choose a boundary on")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError("labels must be 0 or 1")
+    if not ((labels >= 0) & (labels <= 1)).all():
+        raise ValueError("labels must be 0/1 labels or expected positives in [0, 1]")
 
 
 def _check_bound(bound: float) -> None:
@@ -87,27 +115,41 @@ class Boundary:
         return np.asarray(score) >= self.thresholds[self.levels(uncertainty)]
 
 
-def _best_cut(keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bound: float) -> float | None:
-    """Threshold ``t`` maximising the positives of ``{keys >= t}`` subject to precision >= ``bound``.
+def best_cuts(
+    keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bounds: list[float], confidence: float | None
+) -> list[float | None]:
+    """Per bound, the threshold ``t`` maximising the positives of ``{keys >= t}`` subject to
+    precision >= bound (one sort for all bounds).
 
     Items (rows, or bins weighted by their row counts) are ranked by ``keys``; a cut falls only
     between distinct keys. Among cuts with the most positives the one with the fewest rows (the
-    highest threshold) wins. Returns None when no non-empty selection meets the bound.
+    highest threshold) wins. None where no non-empty selection meets the bound.
     """
     order = np.argsort(-keys, kind="stable")
     ranked = keys[order]
     cum_positives = np.cumsum(positives[order])
     cum_rows = np.cumsum(rows[order])
     group_end = np.append(ranked[1:] != ranked[:-1], True)  # last item of each run of equal keys
-    ok = group_end & (cum_rows > 0) & meets_bound(cum_positives, cum_rows, bound)
-    if not ok.any():
-        return None
-    best = cum_positives[ok].max()
-    # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
-    return float(ranked[np.flatnonzero(ok & (cum_positives == best))[0]])
+    cuts: list[float | None] = []
+    for bound in bounds:
+        ok = group_end & (cum_rows > 0) & meets_bound(cum_positives, cum_rows, bound, confidence)
+        if not ok.any():
+            cuts.append(None)
+            continue
+        best = cum_positives[ok].max()
+        # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
+        cuts.append(float(ranked[np.flatnonzero(ok & (cum_positives == best))[0]]))
+    return cuts
 
 
-def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float) -> Boundary:
+def _best_cut(
+    keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bound: float, confidence: float | None
+) -> float | None:
+    """:func:`best_cuts` for one bound."""
+    return best_cuts(keys, positives, rows, [bound], confidence)[0]
+
+
+def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float, confidence: float | None = None) -> Boundary:
     """The score-only baseline: one threshold ``t`` on ``score`` maximising recall s.t. precision >= bound.
 
     O(N log N) (one sort). Ties are kept together: a threshold never separates equal scores.
@@ -115,7 +157,7 @@ def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float) -> Bou
     score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
     _check_inputs(score, labels)
     _check_bound(bound)
-    cut = _best_cut(score, labels.astype(np.int64), np.ones(score.size, dtype=np.int64), bound)
+    cut = _best_cut(score, labels.astype(np.float64), np.ones(score.size, dtype=np.int64), bound, confidence)
     return Boundary(
         level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None
     )
@@ -200,7 +242,7 @@ def equi_weight_binning(
     level = np.searchsorted(level_edges, uncertainty, side="right")  # (N,)
     order = np.lexsort((score, level))
     sorted_score = score[order]
-    cum_positives = np.concatenate([[0], np.cumsum(labels[order], dtype=np.int64)])
+    cum_positives = np.concatenate([[0.0], np.cumsum(labels[order], dtype=np.float64)])
     sizes = np.bincount(level, minlength=levels)  # (L,)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     score_edges = _quantile_edges(sorted_score, starts, sizes, bins)  # (L, B - 1)
@@ -232,7 +274,7 @@ def _max_selected_bins(binning: Binning, bound: float) -> int:
     return int(min(levels * bins, np.floor(most_rows / nonempty.min()) + empty))
 
 
-def ew_dpmt(binning: Binning, bound: float) -> Boundary:
+def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> Boundary:
     """EW-DPMT: the maximum-recall per-level thresholds over equi-weight bins (paper, section 5.2).
 
     Choosing a threshold in level ``l`` means taking its top ``j_l`` score bins. Let
@@ -275,7 +317,7 @@ def ew_dpmt(binning: Binning, bound: float) -> Boundary:
     # read back every K's selection at once: its bins per level, positives and rows
     remaining = k.copy()
     picked = np.zeros((levels, k_max + 1), dtype=np.int64)
-    positives = np.zeros(k_max + 1, dtype=np.int64)
+    positives = np.zeros(k_max + 1, dtype=np.float64)
     rows = np.zeros(k_max + 1, dtype=np.int64)
     for level in reversed(range(levels)):
         j = choice[level, remaining]
@@ -283,7 +325,7 @@ def ew_dpmt(binning: Binning, bound: float) -> Boundary:
         positives += top_positives[level, j]
         rows += top_rows[level, j]
         remaining -= j
-    ok = np.isfinite(best) & (rows > 0) & meets_bound(positives, rows, bound)
+    ok = np.isfinite(best) & (rows > 0) & meets_bound(positives, rows, bound, confidence)
     if not ok.any():
         return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
     most = positives[ok].max()
@@ -313,7 +355,7 @@ def recalibrated_scores(binning: Binning, rates: np.ndarray, score: np.ndarray, 
     return rates[levels, bins]
 
 
-def mist(binning: Binning, rates: np.ndarray, bound: float) -> Boundary:
+def mist(binning: Binning, rates: np.ndarray, bound: float, confidence: float | None = None) -> Boundary:
     """MIST: one global threshold on the per-level isotonic recalibrated score (paper, section 5.3).
 
     Bins are ranked by their recalibrated rate (``rates`` from :func:`isotonic_rates`) and the
@@ -322,31 +364,74 @@ def mist(binning: Binning, rates: np.ndarray, bound: float) -> Boundary:
     of each level: a per-level score threshold. O(LB log LB) after binning.
     """
     _check_bound(bound)
-    cut = _best_cut(rates.ravel(), binning.positives.ravel(), binning.rows.ravel(), bound)
+    cut = _best_cut(rates.ravel(), binning.positives.ravel(), binning.rows.ravel(), bound, confidence)
     if cut is None:
         return binning.boundary(np.zeros(binning.shape[0], dtype=np.int64), feasible=False)
     return binning.boundary((rates >= cut).sum(axis=1), feasible=True)
 
 
 @dataclass(frozen=True)
+class Detrender:
+    """The uncertainty with its score trend removed: its rank within the row's hold-out score bin.
+
+    Fitted on a hold-out split (:func:`fit_detrender`): ``score_edges (D - 1,)`` interior score
+    quantiles, and per score bin the sorted hold-out uncertainties. ``transform`` maps any row to
+    the share of its score bin's hold-out rows with uncertainty <= its own, in [0, 1] (0.5 for an
+    empty bin), so a level cut on it compares rows of nearly the same score.
+    """
+
+    score_edges: np.ndarray
+    sorted_uncertainty: tuple[np.ndarray, ...]
+
+    def transform(self, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
+        score_bin = np.searchsorted(self.score_edges, score, side="right")  # (N,)
+        ranked = np.full(len(score), 0.5)
+        for b, values in enumerate(self.sorted_uncertainty):
+            mask = score_bin == b
+            if values.size and mask.any():
+                ranked[mask] = np.searchsorted(values, uncertainty[mask], side="right") / values.size
+        return ranked
+
+
+def fit_detrender(score: np.ndarray, uncertainty: np.ndarray, bins: int) -> Detrender:
+    """:class:`Detrender` of ``bins`` score quantile bins of a hold-out split (1 bin: the uncertainty's ECDF)."""
+    score, uncertainty = np.asarray(score, dtype=np.float64), np.asarray(uncertainty, dtype=np.float64)
+    edges = np.quantile(score, np.arange(1, bins) / bins) if bins > 1 else np.empty(0)
+    score_bin = np.searchsorted(edges, score, side="right")
+    return Detrender(edges, tuple(np.sort(uncertainty[score_bin == b]) for b in range(bins)))
+
+
+@dataclass(frozen=True)
 class HoldOut:
-    """A hold-out split prepared once for every precision bound: arrays, bins and MIST's rates."""
+    """A hold-out split prepared once for every precision bound: arrays, bins, MIST's rates, and the
+    confidence of the precision test (None: the point precision)."""
 
     score: np.ndarray
     uncertainty: np.ndarray
     labels: np.ndarray
     binning: Binning
     rates: np.ndarray
+    confidence: float | None
 
     @classmethod
-    def prepare(cls, score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, levels: int, bins: int) -> HoldOut:
+    def prepare(
+        cls,
+        score: np.ndarray,
+        uncertainty: np.ndarray,
+        labels: np.ndarray,
+        levels: int,
+        bins: int,
+        confidence: float | None = None,
+    ) -> HoldOut:
         binning = equi_weight_binning(score, uncertainty, labels, levels, bins)
-        return cls(np.asarray(score), np.asarray(uncertainty), np.asarray(labels), binning, isotonic_rates(binning))
+        return cls(
+            np.asarray(score), np.asarray(uncertainty), np.asarray(labels), binning, isotonic_rates(binning), confidence
+        )
 
 
 # method name -> boundary chosen on a hold-out for a precision bound
 METHODS: dict[str, Callable[[HoldOut, float], Boundary]] = {
-    "single": lambda hold_out, bound: single_threshold(hold_out.score, hold_out.labels, bound),
-    "ew_dpmt": lambda hold_out, bound: ew_dpmt(hold_out.binning, bound),
-    "mist": lambda hold_out, bound: mist(hold_out.binning, hold_out.rates, bound),
+    "single": lambda h, bound: single_threshold(h.score, h.labels, bound, h.confidence),
+    "ew_dpmt": lambda h, bound: ew_dpmt(h.binning, bound, h.confidence),
+    "mist": lambda h, bound: mist(h.binning, h.rates, bound, h.confidence),
 }

@@ -34,6 +34,7 @@ class LabelledTable:
         cardinalities: ``(C,)`` number of codes per categorical field (missing included).
         labels: ``(N,)`` int8 in {0, 1}.
         groups: ``(N,)`` int64 split unit; rows of one group always share a split.
+        truth: ``(N,)`` float64 true positive probability where the data are simulated, else None.
     """
 
     numeric: np.ndarray
@@ -41,6 +42,7 @@ class LabelledTable:
     cardinalities: tuple[int, ...]
     labels: np.ndarray
     groups: np.ndarray
+    truth: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -52,10 +54,17 @@ class LabelledTable:
             raise DataError("numeric features must be finite")
         if not np.isin(self.labels, (0, 1)).all():
             raise DataError("labels must be 0 or 1")
+        if self.truth is not None and (len(self.truth) != n or not ((self.truth >= 0) & (self.truth <= 1)).all()):
+            raise DataError("truth must hold one probability in [0, 1] per row")
 
     def take(self, rows: np.ndarray) -> LabelledTable:
         return LabelledTable(
-            self.numeric[rows], self.categorical[rows], self.cardinalities, self.labels[rows], self.groups[rows]
+            self.numeric[rows],
+            self.categorical[rows],
+            self.cardinalities,
+            self.labels[rows],
+            self.groups[rows],
+            None if self.truth is None else self.truth[rows],
         )
 
 
@@ -102,7 +111,8 @@ def kddcup2004_protein(folder: Path) -> LabelledTable:
 
 def criteo(folder: Path) -> LabelledTable:
     """A Criteo-format click log (``label``, counts ``I*``, categories ``C*``): the Criteo DAC head or
-    the simulated click log. Counts become signed log counts plus missing flags; one group per row."""
+    the simulated click log. Counts become signed log counts plus missing flags; one group per row;
+    the simulator's ``true_ctr`` column, where present, is the truth."""
     frame = load_table(folder)
     counts = sorted((c for c in frame.columns if c[0] == "I" and c[1:].isdigit()), key=lambda c: int(c[1:]))
     categories = sorted((c for c in frame.columns if c[0] == "C" and c[1:].isdigit()), key=lambda c: int(c[1:]))
@@ -115,6 +125,7 @@ def criteo(folder: Path) -> LabelledTable:
         cardinalities=cardinalities,
         labels=_labels(frame, "label", folder),
         groups=np.arange(len(frame), dtype=np.int64),
+        truth=frame["true_ctr"].to_numpy(dtype=np.float64) if "true_ctr" in frame.columns else None,
     )
 
 

@@ -1,37 +1,51 @@
 """Stage ``uncertainty_evaluate@<dataset>``: claims C6 and C7 from the hold-out and test predictions.
 
-For every seed: boundaries are chosen on the hold-out split for each precision bound (single
-threshold, EW-DPMT, MIST: :data:`~recsys_challenges.uncertainty.boundaries.METHODS`) and measured
-once on the test split; C6 is measured on the test split. Output
-``reports/metrics/uncertainty/<dataset>.json``::
+For every estimator (the headline one and each ablation) and every seed: the uncertainty's score
+trend is removed (its rank within a hold-out score bin, :class:`~.boundaries.Detrender`), then
+boundaries are chosen on the hold-out split for each precision bound (single threshold, EW-DPMT,
+MIST: :data:`~recsys_challenges.uncertainty.boundaries.METHODS`), every one of them required to meet
+the bound with the Wilson lower confidence bound of its hold-out precision, and measured once on the
+test split; C6 is measured on the test split. Output ``reports/metrics/uncertainty/<dataset>.json``::
 
-    {"technique": "uncertainty", "dataset": str, "data_kind": "real" | "simulated", "seeds": [int],
-     "summary": {                       # mean_ci over seeds, per-seed "values" in seed order
-       "classifier": {"test_auc", "test_average_precision", "c6_slope", "c6_slope_upper",
+    {"technique": "uncertainty", "dataset", "data_kind": "real" | "simulated", "seeds": [int],
+     "estimator": str,                      # the headline estimator; its numbers are at the top level
+     "summary": {                           # mean_ci over seeds, per-seed "values" in seed order
+       "classifier": {"test_auc", "test_average_precision", "c6_slope" (all rows),
+                      "c6_slope_upper" (pooled group bootstrap: "ci_method", "se", "mde", "outcome"),
                       "c6_decreasing_fraction"},
        "single" | "ew_dpmt" | "mist": {
          "recall@<b>", "precision@<b>",                 # test split
          "holdout_recall@<b>", "holdout_precision@<b>", # where the boundary was chosen
          "feasible@<b>",                                # 1 if the bound was met on the hold-out
-         "recall_gain@<b>"}},                           # ew_dpmt, mist only: R / R_single - 1 per
-                                                        # seed (left out if R_single = 0 for a seed)
-     "config": {"estimator", "levels", "bins", "rows_per_bin", "precision_bounds", ...},
-     "data": {"rows": {split: n}, "positives": {split: n}, "negative_keep",
-              "per_seed": [{"seed", "train_rows", "train_positives"}]},
-     "c6": {"score_bins", "levels", "seed",             # the grid of the first seed, test split
-            "score_edges": [S - 1], "rows", "positives", "rate", "ci95_low", "ci95_high",
-            "mean_score", "mean_uncertainty": [[S x L]] (rate and bounds null where a cell is empty)},
+         "recall_gain@<b>",                             # ew_dpmt, mist: R / R_single - 1 per seed
+         "matched_gain@<b>"}},                          # ew_dpmt, mist: R / R_single at the same
+                                                        # achieved test precision - 1 (left out
+                                                        # where a denominator is 0 for a seed)
+     "diagnostics": {                       # simulated data only (the positive control)
+       "uncertainty_error_correlation",     # Spearman(uncertainty, |log-odds error|) on test
+       "c6_slope_truth_upper",              # C6 slope with the true probability as the target
+       "ceiling@<b>", "ceiling_max",        # noise-free C7 gain of EW-DPMT (boundaries on test,
+       "informative", "verdict_note"},      # true probabilities as expected positives)
+     "c6": {...},                           # the positivity grid of the first seed (below)
      "c7": {"precision_bounds": [b],
-            "recall_gain": {method: {"<b>": {"estimate", "ci95"}}},   # ratio of seed-mean recalls
-            "recall": {method: {"<b>": {"estimate", "ci95"}}},        # seed-mean test recall
+            "recall_gain": {method: {"<b>": mean_ci-shaped, "ci_method": "group_bootstrap"}},
+            "recall": {method: {"<b>": {"estimate", "ci95"}}},
             "test_precision_below_bound": {method: {"<b>": n_seeds}},
-            "boundaries": {method: {"<b>": [{"seed", "feasible", "level_edges", "thresholds"}]}}}}
+            "boundaries": {method: {"<b>": [{"seed", "feasible", "level_edges", "thresholds"}]}}},
+     "ablations": {estimator: {"summary", "diagnostics", "c6", "c7" (without boundaries)}},
+     "role": {"counts_toward_verdict", "reachable_bounds", "saturated", "underpowered", "notes"},
+     "config": {...}, "data": {...}}
+
+The ``c6`` grid: ``score_bins``, ``levels``, ``seed``, ``score_edges [S - 1]``, and ``[[S x L]]``
+``rows``, ``positives``, ``rate``, ``ci95_low``, ``ci95_high`` (Clopper-Pearson; null where a cell
+is empty), ``mean_score``, ``mean_uncertainty``. ``level_edges`` of a boundary are on the detrended
+uncertainty (a rank in [0, 1] within the hold-out score bin).
 
 CIs in ``c7`` are percentile bootstraps of the test positives (recall depends on them only), drawn
 by group (``stats.bootstrap_ci`` over the groups holding a test positive: rows of a click log,
-proteins of KDD Cup 2004), with the boundaries held fixed and the same resamples for every
-method, so gains are paired; thresholds ``+inf`` / ``-inf``
-(select nothing / all of a level) are written as the strings "inf" / "-inf".
+proteins of KDD Cup 2004, users of Taobao), with the boundaries held fixed and the same resamples
+for every method and seed, so gains are paired and pooled over seeds; thresholds ``+inf`` /
+``-inf`` (select nothing / all of a level) are written as the strings "inf" / "-inf".
 Conventions: the precision of an empty selection is 1 (no false positive); ``feasible@<b>`` says
 when that happens because nothing met the bound on the hold-out.
 """
@@ -41,18 +55,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy.special import logit
+from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from recsys_challenges.config import load_section
 from recsys_challenges.io import write_json
 from recsys_challenges.stats import bootstrap_ci, mean_ci
-from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, meets_bound
+from recsys_challenges.uncertainty.boundaries import (
+    METHODS,
+    Boundary,
+    HoldOut,
+    best_cuts,
+    fit_detrender,
+    meets_bound,
+)
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams, dataset_stage_parser
-from recsys_challenges.uncertainty.positivity import c6_slope, positivity_grid
-from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
+from recsys_challenges.uncertainty.positivity import c6_slope, c6_statistic, positivity_grid
+from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
 
 METRICS_ROOT = Path("reports/metrics") / TECHNIQUE
 BASELINE = "single"
+MIN_CEILING_RECALL = 0.01
 
 
 def bound_key(bound: float) -> str:
@@ -60,9 +84,10 @@ def bound_key(bound: float) -> str:
 
 
 def recall_precision(selected: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Recall and precision of a selection (precision of an empty selection: 1)."""
-    hits = int(labels[selected].sum())
-    recall = hits / max(int(labels.sum()), 1)
+    """Recall and precision of a selection (precision of an empty selection: 1); ``labels`` may be
+    expected positives (true probabilities), giving the expected recall and precision."""
+    hits = float(labels[selected].sum())
+    recall = hits / max(float(labels.sum()), 1e-12)
     precision = hits / selected.sum() if selected.any() else 1.0
     return recall, float(precision)
 
@@ -117,6 +142,32 @@ def classifier_metrics(
     }
 
 
+def log_odds_error(score: np.ndarray, truth: np.ndarray, negative_keep: float) -> np.ndarray:
+    """``|logit(score) + log(negative_keep) - logit(truth)|``: the score's error in log-odds after the
+    prior correction for training negatives kept with probability ``negative_keep`` (King & Zeng 2001)."""
+    clip = 1e-9
+    return np.abs(logit(np.clip(score, clip, 1 - clip)) + np.log(negative_keep) - logit(np.clip(truth, clip, 1 - clip)))
+
+
+def noise_free_ceiling(
+    score: np.ndarray, detrended: np.ndarray, truth: np.ndarray, bounds: list[float], levels: int, bins: int
+) -> list[float]:
+    """Per bound, EW-DPMT's expected recall over the single threshold's, minus 1, both chosen on the
+    split itself with the true probabilities as expected positives and the point precision: the gain
+    the uncertainty allows when nothing is left to chance (NaN where the single threshold's expected
+    recall is below ``MIN_CEILING_RECALL``: a ratio to almost nothing measures nothing)."""
+    oracle = HoldOut.prepare(score, detrended, truth, levels, bins, confidence=None)
+    gains = []
+    for bound in bounds:
+        recall = {
+            m: recall_precision(METHODS[m](oracle, bound).predict(score, detrended), truth)[0]
+            for m in (BASELINE, "ew_dpmt")
+        }
+        base = recall[BASELINE]
+        gains.append(recall["ew_dpmt"] / base - 1 if base >= MIN_CEILING_RECALL else float("nan"))
+    return gains
+
+
 def _seed_mean_recall(selected: np.ndarray, unit_of_positive: np.ndarray, units: int):
     """``statistic(indices)``: mean over seeds of the recall of ``selected (S, n_pos)`` when the
     resampling units (groups holding a test positive) ``indices`` are drawn with replacement."""
@@ -128,42 +179,68 @@ def _seed_mean_recall(selected: np.ndarray, unit_of_positive: np.ndarray, units:
     return statistic
 
 
-def evaluate(
-    arrays: dict[str, np.ndarray], meta: dict, boundary_params: BoundaryParams, params: EvaluateParams
+def _estimate_and_ci(statistic, everything: np.ndarray, params: EvaluateParams) -> dict:
+    estimate = statistic(everything)
+    low, high = bootstrap_ci(statistic, len(everything), params.bootstrap_resamples, seed=params.bootstrap_seed)
+    finite = np.isfinite([estimate, low, high]).all()
+    return {"estimate": float(estimate) if np.isfinite(estimate) else None, "ci95": [low, high] if finite else None}
+
+
+def _summarise(per_seed: dict[str, dict[str, list[float]]]) -> dict:
+    return {
+        method: {metric: mean_ci(values) for metric, values in metrics.items() if np.isfinite(values).all()}
+        for method, metrics in per_seed.items()
+    }
+
+
+def evaluate_estimator(
+    arrays: dict[str, np.ndarray],
+    meta: dict,
+    estimator: str,
+    boundary_params: BoundaryParams,
+    params: EvaluateParams,
+    keep_boundaries: bool,
 ) -> dict:
-    """The metrics document of one dataset (layout in the module docstring)."""
+    """``summary``, ``diagnostics``, ``c6`` and ``c7`` of one estimator (module docstring)."""
     seeds = [int(s) for s in arrays["seeds"]]
     holdout_labels, test_labels = arrays["holdout_labels"], arrays["test_labels"]
+    truth = arrays.get("test_truth")
     levels, bins = boundary_params.levels, grid_bins(len(holdout_labels), boundary_params)
     bounds = list(params.precision_bounds)
+    scores_h, uncertainties_h = (arrays[prediction_key(estimator, "holdout", k)] for k in ("score", "uncertainty"))
+    scores_t, uncertainties_t = (arrays[prediction_key(estimator, "test", k)] for k in ("score", "uncertainty"))
     per_seed: dict[str, dict[str, list[float]]] = {}
+    diagnostics: dict[str, list[float]] = {}
 
     def record(method: str, metric: str, value: float) -> None:
         per_seed.setdefault(method, {}).setdefault(metric, []).append(float(value))
 
     positive_rows = np.flatnonzero(test_labels == 1)
     # recall depends on the positives only: resample the groups (rows of click logs, proteins of
-    # KDD Cup) that hold a test positive, so correlated rows of one group move together
+    # KDD Cup, users of Taobao) that hold a test positive, so correlated rows of one group move together
     _, unit_of_positive = np.unique(arrays["test_groups"][positive_rows], return_inverse=True)
     units = int(unit_of_positive.max()) + 1 if positive_rows.size else 1
     selections = {m: {bound_key(b): [] for b in bounds} for m in METHODS}  # test selections of the positives
     boundaries = {m: {bound_key(b): [] for b in bounds} for m in METHODS}
     below = {m: {bound_key(b): 0 for b in bounds} for m in METHODS}
     for index, seed in enumerate(seeds):
-        score_h, uncertainty_h = arrays["holdout_score"][index], arrays["holdout_uncertainty"][index]
-        score_t, uncertainty_t = arrays["test_score"][index], arrays["test_uncertainty"][index]
+        score_h, uncertainty_h, score_t, uncertainty_t = (
+            scores_h[index], uncertainties_h[index], scores_t[index], uncertainties_t[index]
+        )
+        detrender = fit_detrender(score_h, uncertainty_h, boundary_params.detrend_bins)
+        detrended_h, detrended_t = detrender.transform(score_h, uncertainty_h), detrender.transform(score_t, uncertainty_t)
         for metric, value in classifier_metrics(score_t, uncertainty_t, test_labels, params).items():
             record("classifier", metric, value)
-        hold_out = HoldOut.prepare(score_h, uncertainty_h, holdout_labels, levels, bins)
+        hold_out = HoldOut.prepare(score_h, detrended_h, holdout_labels, levels, bins, boundary_params.confidence)
+        chosen: dict[str, dict[str, np.ndarray]] = {m: {} for m in METHODS}
         for bound in bounds:
             key = bound_key(bound)
-            recalls = {}
             for method, choose in METHODS.items():
                 boundary = choose(hold_out, bound)
-                recall_h, precision_h = recall_precision(boundary.predict(score_h, uncertainty_h), holdout_labels)
-                chosen = boundary.predict(score_t, uncertainty_t)
-                recall, precision = recall_precision(chosen, test_labels)
-                recalls[method] = recall
+                recall_h, precision_h = recall_precision(boundary.predict(score_h, detrended_h), holdout_labels)
+                selected = boundary.predict(score_t, detrended_t)
+                chosen[method][key] = selected
+                recall, precision = recall_precision(selected, test_labels)
                 for metric, value in [
                     ("recall", recall),
                     ("precision", precision),
@@ -172,27 +249,40 @@ def evaluate(
                     ("feasible", float(boundary.feasible)),
                 ]:
                     record(method, f"{metric}@{key}", value)
-                selections[method][key].append(chosen[positive_rows])
+                selections[method][key].append(selected[positive_rows])
                 below[method][key] += int(
-                    chosen.any() and not meets_bound(test_labels[chosen].sum(), chosen.sum(), bound)
+                    selected.any() and not meets_bound(test_labels[selected].sum(), selected.sum(), bound)
                 )
-                boundaries[method][key].append(
-                    {
-                        "seed": seed,
-                        "feasible": boundary.feasible,
-                        "level_edges": boundary.level_edges.tolist(),
-                        "thresholds": _json_thresholds(boundary),
-                    }
-                )
-            for method in METHODS:
-                if method != BASELINE:
-                    gain = recalls[method] / recalls[BASELINE] - 1 if recalls[BASELINE] > 0 else float("nan")
-                    record(method, f"recall_gain@{key}", gain)
+                if keep_boundaries:
+                    boundaries[method][key].append(
+                        {
+                            "seed": seed,
+                            "feasible": boundary.feasible,
+                            "level_edges": boundary.level_edges.tolist(),
+                            "thresholds": _json_thresholds(boundary),
+                        }
+                    )
+        _record_gains(chosen, score_t, test_labels, bounds, record)
+        if truth is not None:
+            error = log_odds_error(score_t, truth, meta["negative_keep"])
+            diagnostics.setdefault("uncertainty_error_correlation", []).append(
+                float(spearmanr(uncertainty_t, error)[0])
+            )
+            diagnostics.setdefault("c6_slope_truth_upper", []).append(
+                c6_slope(score_t, uncertainty_t, truth, params.c6_score_bins, params.c6_score_bins // 2)
+            )
+            ceilings = noise_free_ceiling(
+                score_t, detrended_t, truth, bounds, levels, grid_bins(len(test_labels), boundary_params)
+            )
+            for bound, ceiling in zip(bounds, ceilings, strict=True):
+                diagnostics.setdefault(f"ceiling@{bound_key(bound)}", []).append(ceiling)
 
-    summary = {
-        method: {metric: mean_ci(values) for metric, values in metrics.items() if np.isfinite(values).all()}
-        for method, metrics in per_seed.items()
-    }
+    summary = _summarise(per_seed)
+    bins_c6 = params.c6_score_bins
+    summary["classifier"]["c6_slope_upper"] = c6_statistic(
+        scores_t, uncertainties_t, test_labels, arrays["test_groups"], bins_c6, bins_c6 // 2,
+        params.c6_effect, params.bootstrap_resamples, params.bootstrap_seed,
+    )
     recall_ci, gain_ci = {m: {} for m in METHODS}, {m: {} for m in METHODS if m != BASELINE}
     for bound in bounds:
         key = bound_key(bound)
@@ -210,40 +300,132 @@ def evaluate(
                 base = statistics[BASELINE](idx).mean()
                 return float(s(idx).mean() / base - 1) if base > 0 else float("nan")
 
-            gain_ci[method][key] = _estimate_and_ci(gain, everything, params)
+            pooled = _estimate_and_ci(gain, everything, params)
+            values = per_seed[method][f"recall_gain@{key}"]
+            gain_ci[method][key] = {
+                "mean": pooled["estimate"],  # ratio of the seed-mean recalls
+                "ci95": pooled["ci95"],
+                "n": len(seeds),
+                "values": [v if np.isfinite(v) else None for v in values],
+                "ci_method": "group_bootstrap",
+            }
+    c7 = {"precision_bounds": bounds, "recall_gain": gain_ci, "recall": recall_ci, "test_precision_below_bound": below}
+    if keep_boundaries:
+        c7["boundaries"] = boundaries
+    return {
+        "summary": summary,
+        "diagnostics": _diagnostics(diagnostics, bounds, params) if truth is not None else None,
+        "c6": c6_section(scores_t[0], uncertainties_t[0], test_labels, params, seeds[0]),
+        "c7": c7,
+    }
+
+
+def _record_gains(chosen: dict, score_t: np.ndarray, labels: np.ndarray, bounds: list[float], record) -> None:
+    """Recall gains over the single threshold: at the same bound, and at the same achieved test
+    precision (the single threshold's best recall on test at the method's test precision: a
+    baseline chosen on the test split, so the matched gain favours the baseline)."""
+    achieved = {}
+    for bound in bounds:
+        key = bound_key(bound)
+        base_recall, _ = recall_precision(chosen[BASELINE][key], labels)
+        for method in METHODS:
+            if method == BASELINE:
+                continue
+            recall, achieved[method, key] = recall_precision(chosen[method][key], labels)
+            record(method, f"recall_gain@{key}", recall / base_recall - 1 if base_recall > 0 else float("nan"))
+    cuts = best_cuts(score_t, labels.astype(np.float64), np.ones(len(labels)), list(achieved.values()), None)
+    for ((method, key), cut) in zip(achieved, cuts, strict=True):
+        recall = recall_precision(chosen[method][key], labels)[0]
+        matched = recall_precision(score_t >= cut, labels)[0] if cut is not None else 0.0
+        record(method, f"matched_gain@{key}", recall / matched - 1 if matched > 0 else float("nan"))
+
+
+def _diagnostics(values: dict[str, list[float]], bounds: list[float], params: EvaluateParams) -> dict:
+    """The positive control's summary: correlations, noise-free slope and ceilings (mean_ci each)."""
+    out = {name: mean_ci(v) for name, v in values.items() if np.isfinite(v).all()}  # a ceiling needs every seed
+    ceilings = [out[f"ceiling@{bound_key(b)}"]["mean"] for b in bounds if f"ceiling@{bound_key(b)}" in out]
+    ceiling_max = max(ceilings) if ceilings else float("nan")
+    informative = bool(np.isfinite(ceiling_max) and ceiling_max >= params.uninformative_ceiling)
+    out |= {
+        "ceiling_max": ceiling_max if np.isfinite(ceiling_max) else None,
+        "informative": informative,
+        "verdict_note": None if informative else (
+            f"estimator uninformative: the noise-free C7 ceiling is {ceiling_max:.1%} "
+            f"(< {params.uninformative_ceiling:.0%}), so this harness cannot see a recall gain"
+        ),
+    }
+    return out
+
+
+def dataset_role(block: dict, meta: dict, bounds: list[float], params: EvaluateParams) -> dict:
+    """Whether the dataset can carry a verdict: some method reaches some precision bound on the
+    test split (recall > 0 with a boundary feasible on the hold-out); and its power labels."""
+    summary = block["summary"]
+    reachable = [
+        bound
+        for bound in bounds
+        if any(
+            summary[m].get(f"feasible@{bound_key(bound)}", {}).get("mean", 0) > 0
+            and summary[m].get(f"recall@{bound_key(bound)}", {}).get("mean", 0) > 0
+            for m in METHODS
+        )
+    ]
+    auc = summary["classifier"]["test_auc"]["mean"]
+    positives = meta["positives"]["test"]
+    saturated = auc >= params.saturated_auc
+    underpowered = positives < params.underpowered_positives
+    notes = []
+    if not reachable:
+        notes.append("no method reaches any precision bound: excluded from the verdicts")
+    if saturated:
+        notes.append(f"saturated: test AUC {auc:.3f} >= {params.saturated_auc}, a single threshold already separates")
+    if underpowered:
+        notes.append(f"underpowered: {positives} test positives < {params.underpowered_positives}")
+    return {
+        "counts_toward_verdict": bool(reachable),
+        "reachable_bounds": reachable,
+        "saturated": bool(saturated),
+        "underpowered": bool(underpowered),
+        "test_positives": positives,
+        "notes": notes,
+    }
+
+
+def evaluate(
+    arrays: dict[str, np.ndarray], meta: dict, boundary_params: BoundaryParams, params: EvaluateParams
+) -> dict:
+    """The metrics document of one dataset (layout in the module docstring)."""
+    headline = meta["estimator"]
+    blocks = {
+        estimator: evaluate_estimator(arrays, meta, estimator, boundary_params, params, estimator == headline)
+        for estimator in meta["estimators"]
+    }
+    bounds = list(params.precision_bounds)
     return {
         "technique": TECHNIQUE,
         "dataset": meta["dataset"],
         "data_kind": meta["data_kind"],
-        "seeds": seeds,
-        "summary": summary,
+        "seeds": [int(s) for s in arrays["seeds"]],
+        "estimator": headline,
+        **blocks[headline],
+        "ablations": {name: block for name, block in blocks.items() if name != headline},
+        "role": dataset_role(blocks[headline], meta, bounds, params),
         "config": {
-            "estimator": meta["estimator"],
-            "levels": levels,
-            "bins": bins,
+            "estimator": headline,
+            "estimators": meta["estimators"],
+            "levels": boundary_params.levels,
+            "bins": grid_bins(len(arrays["holdout_labels"]), boundary_params),
             "rows_per_bin": boundary_params.rows_per_bin,
+            "detrend_bins": boundary_params.detrend_bins,
+            "confidence": boundary_params.confidence,
             "precision_bounds": bounds,
             "bootstrap_resamples": params.bootstrap_resamples,
+            "c6_effect": params.c6_effect,
         },
         # wall times stay in the predictions' meta.json: the metrics file is byte-identical across runs
         "data": {k: meta[k] for k in ("rows", "positives", "groups", "negative_keep")}
         | {"per_seed": [{k: v for k, v in run.items() if k != "seconds"} for run in meta["per_seed"]]},
-        "c6": c6_section(arrays["test_score"][0], arrays["test_uncertainty"][0], test_labels, params, seeds[0]),
-        "c7": {
-            "precision_bounds": bounds,
-            "recall_gain": gain_ci,
-            "recall": recall_ci,
-            "test_precision_below_bound": below,
-            "boundaries": boundaries,
-        },
     }
-
-
-def _estimate_and_ci(statistic, everything: np.ndarray, params: EvaluateParams) -> dict:
-    estimate = statistic(everything)
-    low, high = bootstrap_ci(statistic, len(everything), params.bootstrap_resamples, seed=params.bootstrap_seed)
-    finite = np.isfinite([estimate, low, high]).all()
-    return {"estimate": float(estimate) if np.isfinite(estimate) else None, "ci95": [low, high] if finite else None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,10 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     arrays, meta = load_predictions(args.predictions or PREDICTIONS_ROOT / args.dataset)
     metrics = evaluate(arrays, meta, boundary_params, params)
     write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", metrics)
-    for bound in params.precision_bounds:
-        key = bound_key(bound)
-        gains = ", ".join(
-            f"{m} {metrics['c7']['recall_gain'][m][key]['estimate']}" for m in metrics["c7"]["recall_gain"]
-        )
-        print(f"{args.dataset} precision >= {key}: recall gain over single: {gains}")
+    for name, block in {metrics["estimator"]: metrics, **metrics["ablations"]}.items():
+        slope = block["summary"]["classifier"]["c6_slope_upper"]
+        print(f"{args.dataset} {name}: C6 upper slope {slope['mean']} {slope['ci95']} ({slope['outcome']})")
+        for bound in params.precision_bounds:
+            key = bound_key(bound)
+            gains = ", ".join(f"{m} {block['c7']['recall_gain'][m][key]['mean']}" for m in block["c7"]["recall_gain"])
+            print(f"  precision >= {key}: recall gain over single: {gains}")
+        if block["diagnostics"]:
+            d = block["diagnostics"]
+            print(f"  diagnostics: ceiling_max {d['ceiling_max']}, informative {d['informative']}")
     return 0

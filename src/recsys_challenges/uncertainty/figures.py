@@ -3,13 +3,18 @@
 Writes ``reports/figures/uncertainty/<dataset>/``:
 
 * ``c6_positivity.png``: test positivity rate against mean score, one curve per uncertainty level
-  (quantiles within each score bin), with Clopper-Pearson 95% intervals (first seed);
-* ``c6_heatmap.png``: the same rates over (score bin, uncertainty level);
-* ``c7_recall.png``: test recall (bootstrap 95% CI) and test precision (mean over seeds) against the
-  precision bound, for the single threshold, EW-DPMT and MIST;
-* ``boundary.png``: the boundaries chosen on the hold-out at ``uncertainty.figures.boundary_bound``
-  (first seed), drawn over the test rows in the (score, uncertainty) plane: rows right of a line
-  are predicted positive; a level drawn at the right edge selects nothing.
+  (quantiles within each score bin), with Clopper-Pearson 95% intervals (first seed), one panel per
+  estimator (headline first, then the ablations), each titled with its pooled C6 slope and CI;
+* ``c6_heatmap.png``: the headline estimator's rates over (score bin, uncertainty level);
+* ``c7_recall.png``: test recall (bootstrap 95% CI) and achieved test precision (mean over seeds)
+  against the precision bound, for the single threshold, EW-DPMT and MIST (headline estimator);
+* ``c7_gain.png``: EW-DPMT's and MIST's recall gain over the single threshold (group-bootstrap 95%
+  CI, pooled over seeds) against the precision bound, one panel per estimator, with the
+  noise-free ceiling drawn where the data are simulated and the paper's +25% marked;
+* ``boundary.png``: the headline estimator's boundaries chosen on the hold-out at
+  ``uncertainty.figures.boundary_bound`` (first seed), drawn over the test rows in the (score,
+  detrended uncertainty) plane: rows right of a line are predicted positive; a level drawn at the
+  right edge selects nothing.
 
 Simulated datasets say so in every title.
 """
@@ -26,14 +31,13 @@ from recsys_challenges.config import load_section
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
 from recsys_challenges.plotting import save_png, setup
-from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut
+from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, fit_detrender
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
 from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins
-from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
+from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
 LABELS = {"single": "single threshold", "ew_dpmt": "EW-DPMT", "mist": "MIST"}
-TINY = 1e-18  # floor for log axes: a variance can be exactly 0 where every member saturates
 
 
 def _title(metrics: dict, text: str) -> str:
@@ -41,15 +45,33 @@ def _title(metrics: dict, text: str) -> str:
     return f"{metrics['dataset']}{kind}: {text}"
 
 
-def _grid(metrics: dict, key: str) -> np.ndarray:
-    return np.array([[np.nan if v is None else v for v in row] for row in metrics["c6"][key]], dtype=np.float64)
+def _grid(c6: dict, key: str) -> np.ndarray:
+    return np.array([[np.nan if v is None else v for v in row] for row in c6[key]], dtype=np.float64)
+
+
+def _estimator_blocks(metrics: dict) -> dict[str, dict]:
+    """Headline estimator first, then the ablations: ``{name: {"summary", "c6", "c7", "diagnostics"}}``."""
+    return {metrics["estimator"]: metrics, **metrics["ablations"]}
 
 
 def c6_positivity(metrics: dict) -> plt.Figure:
-    rate, low, high = _grid(metrics, "rate"), _grid(metrics, "ci95_low"), _grid(metrics, "ci95_high")
-    score = _grid(metrics, "mean_score")
+    blocks = _estimator_blocks(metrics)
+    figure, axes = plt.subplots(1, len(blocks), figsize=(5.2 * len(blocks), 4.5), squeeze=False, sharey=True)
+    for axis, (name, block) in zip(axes[0], blocks.items(), strict=True):
+        _c6_panel(axis, block["c6"])
+        slope = block["summary"]["classifier"]["c6_slope_upper"]
+        ci = slope["ci95"] or [float("nan")] * 2
+        mean = slope["mean"] if slope["mean"] is not None else float("nan")
+        axis.set_title(f"{name}\nupper-half slope {mean:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]", fontsize=8)
+    axes[0][0].set_ylabel("test positivity rate (95% CI)")
+    figure.suptitle(_title(metrics, f"C6 at a fixed score, seed {metrics['c6']['seed']}"))
+    return figure
+
+
+def _c6_panel(axis: plt.Axes, c6: dict) -> None:
+    rate, low, high = _grid(c6, "rate"), _grid(c6, "ci95_low"), _grid(c6, "ci95_high")
+    score = _grid(c6, "mean_score")
     levels = rate.shape[1]
-    figure, axis = plt.subplots(figsize=(6.5, 4.5))
     colours = plt.cm.viridis(np.linspace(0, 0.9, levels))
     for level in range(levels):
         shown = np.isfinite(rate[:, level])
@@ -67,16 +89,13 @@ def c6_positivity(metrics: dict) -> plt.Figure:
         )
     axis.set_xscale("logit")
     axis.set_xlabel("mean score in cell (logit scale)")
-    axis.set_ylabel("test positivity rate (95% CI)")
-    axis.set_title(_title(metrics, f"C6, seed {metrics['c6']['seed']}"))
-    axis.legend(fontsize=8)
-    return figure
+    axis.legend(fontsize=7)
 
 
 def c6_heatmap(metrics: dict) -> plt.Figure:
     import seaborn as sns
 
-    rate = _grid(metrics, "rate")
+    rate = _grid(metrics["c6"], "rate")
     edges = metrics["c6"]["score_edges"]
     bounds = ["min", *(f"{e:.3g}" for e in edges), "max"]
     rows = [f"{bounds[i]}-{bounds[i + 1]}" for i in range(rate.shape[0])]
@@ -120,6 +139,33 @@ def c7_recall(metrics: dict) -> plt.Figure:
     return figure
 
 
+def c7_gain(metrics: dict) -> plt.Figure:
+    blocks = _estimator_blocks(metrics)
+    bounds = metrics["c7"]["precision_bounds"]
+    figure, axes = plt.subplots(1, len(blocks), figsize=(5.2 * len(blocks), 4.2), squeeze=False, sharey=True)
+    for axis, (name, block) in zip(axes[0], blocks.items(), strict=True):
+        for offset, method in zip((-0.005, 0.005), ("ew_dpmt", "mist"), strict=True):
+            entries = [block["c7"]["recall_gain"][method][bound_key(b)] for b in bounds]
+            mean = np.array([np.nan if e["mean"] is None else e["mean"] for e in entries], dtype=np.float64)
+            ci = np.array([e["ci95"] or [np.nan, np.nan] for e in entries], dtype=np.float64)
+            axis.errorbar(
+                np.array(bounds) + offset, mean, yerr=[mean - ci[:, 0], ci[:, 1] - mean], marker="o", capsize=3,
+                label=LABELS[method],
+            )
+        diagnostics = block.get("diagnostics")
+        if diagnostics:
+            ceiling = [diagnostics.get(f"ceiling@{bound_key(b)}", {}).get("mean", np.nan) for b in bounds]
+            axis.plot(bounds, ceiling, color="black", linestyle="--", marker="x", label="noise-free ceiling (EW-DPMT)")
+        axis.axhline(0.0, color="grey", linewidth=0.8)
+        axis.axhline(0.25, color="tab:red", linewidth=0.8, linestyle=":", label="paper: +25%")
+        axis.set_xlabel("precision bound (chosen on hold-out, Wilson LCB)")
+        axis.set_title(name, fontsize=9)
+        axis.legend(fontsize=7)
+    axes[0][0].set_ylabel("recall gain over the single threshold (95% CI)")
+    figure.suptitle(_title(metrics, "C7 recall gain"))
+    return figure
+
+
 def _draw_boundary(
     axis: plt.Axes, boundary: Boundary, x_range: tuple[float, float], y_range: tuple[float, float], **style
 ) -> None:
@@ -140,14 +186,19 @@ def boundary_plane(
     arrays: dict[str, np.ndarray], metrics: dict, boundary_params: BoundaryParams, params: FigureParams
 ) -> plt.Figure:
     holdout_labels, labels = arrays["holdout_labels"], arrays["test_labels"]
+    estimator = metrics["estimator"]
+    score_h, uncertainty_h = (arrays[prediction_key(estimator, "holdout", k)][0] for k in ("score", "uncertainty"))
+    detrender = fit_detrender(score_h, uncertainty_h, boundary_params.detrend_bins)
     hold_out = HoldOut.prepare(
-        arrays["holdout_score"][0],
-        arrays["holdout_uncertainty"][0],
+        score_h,
+        detrender.transform(score_h, uncertainty_h),
         holdout_labels,
         boundary_params.levels,
         grid_bins(len(holdout_labels), boundary_params),
+        boundary_params.confidence,
     )
-    score, uncertainty = arrays["test_score"][0], np.maximum(arrays["test_uncertainty"][0], TINY)
+    score = arrays[prediction_key(estimator, "test", "score")][0]
+    uncertainty = detrender.transform(score, arrays[prediction_key(estimator, "test", "uncertainty")][0])
     rng = np.random.default_rng(0)
     negatives = np.flatnonzero(labels == 0)
     shown = rng.choice(negatives, size=min(params.scatter_negatives, negatives.size), replace=False)
@@ -160,7 +211,7 @@ def boundary_plane(
     ]:
         axis.scatter(clip(score[rows]), uncertainty[rows], s=size, alpha=alpha, color=colour, label=label)
     x_range = (float(clip(score.min())), float(clip(score.max())))
-    y_range = (float(uncertainty.min()), float(uncertainty.max()))
+    y_range = (0.0, 1.0)
     styles = {
         "single": dict(color="black", linestyle=":"),
         "ew_dpmt": dict(color="tab:blue"),
@@ -172,9 +223,8 @@ def boundary_plane(
         _draw_boundary(axis, boundary, x_range, y_range, linewidth=1.6, label=LABELS[method] + note, **styles[method])
     axis.set_xscale("logit")
     axis.set_xlim(*x_range)
-    axis.set_yscale("log")
-    axis.set_xlabel("score: mean predicted probability (logit scale)")
-    axis.set_ylabel("uncertainty: variance of the predicted probability")
+    axis.set_xlabel("score (logit scale)")
+    axis.set_ylabel(f"{estimator} uncertainty: rank within its hold-out score bin")
     axis.set_title(
         _title(metrics, f"boundaries at precision >= {params.boundary_bound:g}, seed {int(arrays['seeds'][0])}")
     )
@@ -200,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         save_png(c6_positivity(metrics), tmp / "c6_positivity.png")
         save_png(c6_heatmap(metrics), tmp / "c6_heatmap.png")
         save_png(c7_recall(metrics), tmp / "c7_recall.png")
+        save_png(c7_gain(metrics), tmp / "c7_gain.png")
         save_png(boundary_plane(arrays, metrics, boundary_params, params), tmp / "boundary.png")
     print(f"{args.dataset}: figures in {out}")
     return 0

@@ -1,9 +1,11 @@
 """The predictions folder written by ``uncertainty_train@<dataset>`` and read by the later stages.
 
 ``data/uncertainty/predictions/<dataset>/``: ``predictions.npz`` with ``seeds (S,)`` and, for split in
-(holdout, test), ``<split>_labels (n,)``, ``<split>_groups (n,)``, ``<split>_score (S, n)`` and
-``<split>_uncertainty (S, n)``; and ``meta.json`` (dataset kind, estimator, rows, positives and groups
-per split, training rows after down-sampling and seconds per seed). Kept apart from the training
+(holdout, test), ``<split>_labels (n,)``, ``<split>_groups (n,)``, ``<split>_truth (n,)`` (simulated
+data only: the true positive probability) and, per estimator ``e``, ``e.<split>_score (S, n)`` and
+``e.<split>_uncertainty (S, n)``; and ``meta.json`` (dataset kind, headline estimator and all
+estimators, rows, positives and groups per split, training rows after down-sampling and seconds per
+seed and estimator). Kept apart from the training
 code so that evaluation and figures do not import torch.
 """
 
@@ -21,6 +23,11 @@ PREDICTIONS_ROOT = Path("data/uncertainty/predictions")
 PREDICTIONS_FILE = "predictions.npz"
 META_FILE = "meta.json"
 EVALUATED_SPLITS = ("holdout", "test")
+
+
+def prediction_key(estimator: str, split: str, kind: str) -> str:
+    """Array name of an estimator's ``kind`` (score | uncertainty) on ``split``."""
+    return f"{estimator}.{split}_{kind}"
 
 
 def save_predictions(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:

@@ -4,7 +4,8 @@ the hold-out and test splits.
 Per dataset: load it through its loader, split train / hold-out / test by group (fixed split seed),
 then for every seed: down-sample the training negatives (``negative_keep``), standardise numerics
 with training statistics, train the estimator (``uncertainty.train.estimator``) with Lightning and
-write each hold-out and test row's score (mean probability) and uncertainty (variance).
+write each hold-out and test row's score and uncertainty, for the headline estimator
+(``uncertainty.train.estimator``) and each ablation (``uncertainty.train.ablations``).
 
 Output: ``data/uncertainty/predictions/<dataset>/`` (layout in :mod:`.predictions`).
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -36,8 +37,34 @@ from recsys_challenges.uncertainty.datasets import (
     split_by_group,
     standardise,
 )
-from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, EnsembleMLP, mean_and_variance
-from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, save_predictions
+from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule
+from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, prediction_key, save_predictions
+
+
+class CopiedRows(Dataset):
+    """Training rows as the ``M`` copies of an estimator see them, fetched a whole batch at a time.
+
+    ``rows (N, M)``: the row each copy sees at position ``i`` (a bootstrap sample per column, or the
+    identity). ``dataset[indices]`` gives ``numeric (B, M, F)``, ``categorical (B, M, C)`` and
+    ``labels (B, M)``: one gather per batch instead of one per row.
+    """
+
+    def __init__(self, numeric: torch.Tensor, categorical: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor):
+        self.numeric, self.categorical, self.labels, self.rows = numeric, categorical, labels, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = self.rows[indices]  # (B, M)
+        return self.numeric[rows], self.categorical[rows], self.labels[rows]
+
+
+def copy_rows(rows: int, copies: int, bootstrap: bool, rng: np.random.Generator) -> np.ndarray:
+    """``(rows, copies)`` row indices: independent bootstrap samples per column, or every row once."""
+    if bootstrap:
+        return rng.integers(0, rows, size=(rows, copies))
+    return np.repeat(np.arange(rows)[:, None], copies, axis=1)
 
 
 def fit_and_predict(
@@ -47,37 +74,42 @@ def fit_and_predict(
     seed: int,
     logger: list | bool,
     trainer_params: TrainerParams = TrainerParams(),
+    estimator_name: str | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Train the configured estimator on ``train`` with ``seed``; ``{split: (score, uncertainty)}``.
+    """Train an estimator (default: the configured one) on ``train`` with ``seed``;
+    ``{split: (score, uncertainty)}``.
 
     Under DDP (``trainer_params``) every process walks the same seeded order of global batches and
     trains on its shard of each (:class:`ClassifierModule`); the trained parameters are then equal
-    on every process, which all predict the evaluated splits alike.
+    on every process, which all predict the evaluated splits alike. The posterior network's batch
+    norm is synchronised on GPUs; on CPU processes each shard uses its own batch statistics, so
+    there it matches one process only approximately.
     """
     L.seed_everything(seed, workers=True)
     torch.set_num_threads(params.torch_threads)
-    estimator = ESTIMATORS[params.estimator]
+    estimator = ESTIMATORS[estimator_name or params.estimator]
     numeric_train, *numeric_other = standardise(train.numeric, *(t.numeric for t in evaluated.values()))
-    network = EnsembleMLP(
-        members=estimator.members(params),
-        numeric_features=train.numeric.shape[1],
-        cardinalities=train.cardinalities,
-        embedding_dim=params.model.embedding_dim,
-        hidden=params.model.hidden,
-        dropout=estimator.dropout(params),
-    )
-    data = TensorDataset(
+    class_counts = (int((train.labels == 0).sum()), int((train.labels == 1).sum()))
+    network = estimator.build(params, train.numeric.shape[1], train.cardinalities, class_counts)
+    rows = copy_rows(len(train.labels), estimator.copies(params), estimator.bootstrap(params), np.random.default_rng([seed, 2]))
+    data = CopiedRows(
         torch.from_numpy(numeric_train),
         torch.from_numpy(train.categorical),
         torch.from_numpy(train.labels.astype(np.int64)),
+        torch.from_numpy(rows),
     )
-    loader = DataLoader(
-        data, batch_size=params.model.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
-    )
+    order = RandomSampler(range(len(data)), generator=torch.Generator().manual_seed(seed))
+    batch_size = params.model.effective_batch_size(len(data))
+    # the last partial batch is dropped (a different one each epoch): a batch of one row has no
+    # batch-norm statistics
+    loader = DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=True), batch_size=None)
     trainer = L.Trainer(
         max_epochs=params.model.epochs,
         deterministic=True,
         use_distributed_sampler=False,  # the same global batches everywhere; the module shards them
+        # one batch-norm statistic over the global batch; torch syncs batch norm on GPUs only, so on
+        # CPU processes (gloo) the posterior network normalises each shard by its own statistics
+        sync_batchnorm=trainer_params.world_size > 1 and trainer_params.accelerator == "gpu",
         **trainer_params.trainer_kwargs(),
         logger=logger,
         enable_checkpointing=False,
@@ -85,10 +117,11 @@ def fit_and_predict(
         enable_progress_bar=sys.stderr.isatty(),
         log_every_n_steps=max(1, min(50, len(loader))),
     )
-    module = ClassifierModule(network, params.model.learning_rate, params.model.weight_decay)
+    module = ClassifierModule(network, estimator.loss(params), params.model.learning_rate, params.model.weight_decay)
     trainer.fit(module, loader)
+    network = module.network  # sync_batchnorm may have swapped the batch-norm layers
     return {
-        name: mean_and_variance(estimator.draw(network, numeric, table.categorical, params))
+        name: estimator.predict(network, numeric, table.categorical, params)
         for (name, table), numeric in zip(evaluated.items(), numeric_other, strict=True)
     }
 
@@ -104,51 +137,54 @@ def train_dataset(
     """Run every seed on dataset ``name`` and write the predictions folder ``out`` (rank 0 of a DDP
     run only: the other processes hold the same predictions); return its meta."""
     table = LOADERS[spec.loader](Path(spec.folder))
-    rows = split_by_group(table.groups, params.split.train, params.split.holdout, params.split.seed)
-    splits = {split: table.take(index) for split, index in rows.items()}
-    evaluated = {split: splits[split] for split in EVALUATED_SPLITS}
+    split = spec.split or params.split
+    rows = split_by_group(table.groups, split.train, split.holdout, split.seed)
+    splits = {s: table.take(index) for s, index in rows.items()}
+    evaluated = {s: splits[s] for s in EVALUATED_SPLITS}
     arrays: dict[str, np.ndarray] = {"seeds": np.array(params.seeds, dtype=np.int64)}
-    for split in EVALUATED_SPLITS:
-        arrays[f"{split}_labels"] = evaluated[split].labels
-        arrays[f"{split}_groups"] = evaluated[split].groups
+    for s in EVALUATED_SPLITS:
+        arrays[f"{s}_labels"] = evaluated[s].labels
+        arrays[f"{s}_groups"] = evaluated[s].groups
+        if evaluated[s].truth is not None:
+            arrays[f"{s}_truth"] = evaluated[s].truth
     per_seed = []
-    predictions: dict[str, list[np.ndarray]] = {
-        f"{s}_{k}": [] for s in EVALUATED_SPLITS for k in ("score", "uncertainty")
-    }
+    predictions: dict[str, list[np.ndarray]] = {}
     for seed in params.seeds:
-        started = time.perf_counter()
         kept = downsample_negatives(splits["train"].labels, spec.negative_keep, np.random.default_rng([seed, 1]))
         train = splits["train"].take(kept)
-        config = {"dataset": name, "seed": seed, "dataset_params": to_dict(spec), "train": to_dict(params)}
-        with run_loggers(tracking, TECHNIQUE, name, f"seed{seed}", config) as loggers:
-            result = fit_and_predict(train, evaluated, params, seed, loggers or False, trainer_params)
-        for split, (score, uncertainty) in result.items():
-            predictions[f"{split}_score"].append(score)
-            predictions[f"{split}_uncertainty"].append(uncertainty)
-        seconds = time.perf_counter() - started
+        seconds = {}
+        for estimator in params.estimators:
+            started = time.perf_counter()
+            config = {"dataset": name, "seed": seed, "estimator": estimator, "dataset_params": to_dict(spec),
+                      "train": to_dict(params)}
+            with run_loggers(tracking, TECHNIQUE, name, f"{estimator}/seed{seed}", config) as loggers:
+                result = fit_and_predict(train, evaluated, params, seed, loggers or False, trainer_params, estimator)
+            for s, (score, uncertainty) in result.items():
+                predictions.setdefault(prediction_key(estimator, s, "score"), []).append(score)
+                predictions.setdefault(prediction_key(estimator, s, "uncertainty"), []).append(uncertainty)
+            seconds[estimator] = round(time.perf_counter() - started, 1)
+            print(f"{name} seed {seed} {estimator}: trained on {len(kept)} rows in {seconds[estimator]:.1f}s")
         per_seed.append(
-            {
-                "seed": seed,
-                "train_rows": int(len(kept)),
-                "train_positives": int(train.labels.sum()),
-                "seconds": round(seconds, 1),
-            }
+            {"seed": seed, "train_rows": int(len(kept)), "train_positives": int(train.labels.sum()), "seconds": seconds}
         )
-        print(f"{name} seed {seed}: trained on {len(kept)} rows in {seconds:.1f}s")
     arrays |= {key: np.stack(values) for key, values in predictions.items()}
     meta = {
         "dataset": name,
         "data_kind": spec.kind,
         "estimator": params.estimator,
+        "estimators": list(params.estimators),
         "negative_keep": spec.negative_keep,
-        "rows": {split: int(len(splits[split].labels)) for split in splits},
-        "positives": {split: int(splits[split].labels.sum()) for split in splits},
-        "groups": {split: int(np.unique(splits[split].groups).size) for split in splits},
+        "rows": {s: int(len(splits[s].labels)) for s in splits},
+        "positives": {s: int(splits[s].labels.sum()) for s in splits},
+        "groups": {s: int(np.unique(splits[s].groups).size) for s in splits},
         "per_seed": per_seed,
     }
     if rank_zero_only.rank == 0:
         save_predictions(out, arrays, meta)
     return meta
+
+
+GIVEN = "given"  # the estimator name of a user's own scores
 
 
 def given_scores(name: str, spec: DatasetParams, params: TrainParams, out: Path) -> dict:
@@ -157,26 +193,28 @@ def given_scores(name: str, spec: DatasetParams, params: TrainParams, out: Path)
     predictions of one run (seed = the split seed) for the boundary stages; nothing is trained."""
     frame = load_table(Path(spec.folder))
     groups = frame["group"].to_numpy(np.int64) if "group" in frame.columns else np.arange(len(frame), dtype=np.int64)
-    holdout_share = params.split.holdout / (1.0 - params.split.train)
-    rows = split_by_group(groups, 0.0, holdout_share, params.split.seed)
-    arrays: dict[str, np.ndarray] = {"seeds": np.array([params.split.seed], dtype=np.int64)}
-    for split in EVALUATED_SPLITS:
-        part = frame.iloc[rows[split]]
+    split = spec.split or params.split
+    holdout_share = split.holdout / (1.0 - split.train)
+    rows = split_by_group(groups, 0.0, holdout_share, split.seed)
+    arrays: dict[str, np.ndarray] = {"seeds": np.array([split.seed], dtype=np.int64)}
+    for part_name in EVALUATED_SPLITS:
+        part = frame.iloc[rows[part_name]]
         arrays |= {
-            f"{split}_labels": part["label"].to_numpy(np.int8),
-            f"{split}_groups": groups[rows[split]],
-            f"{split}_score": part["score"].to_numpy(np.float64)[None],  # (1, n)
-            f"{split}_uncertainty": part["uncertainty"].to_numpy(np.float64)[None],
+            f"{part_name}_labels": part["label"].to_numpy(np.int8),
+            f"{part_name}_groups": groups[rows[part_name]],
+            prediction_key(GIVEN, part_name, "score"): part["score"].to_numpy(np.float64)[None],  # (1, n)
+            prediction_key(GIVEN, part_name, "uncertainty"): part["uncertainty"].to_numpy(np.float64)[None],
         }
     meta = {
         "dataset": name,
         "data_kind": spec.kind,
-        "estimator": "given",
+        "estimator": GIVEN,
+        "estimators": [GIVEN],
         "negative_keep": spec.negative_keep,
-        "rows": {split: int(len(rows[split])) for split in SPLITS},
-        "positives": {split: int(frame["label"].to_numpy()[rows[split]].sum()) for split in SPLITS},
-        "groups": {split: int(np.unique(groups[rows[split]]).size) for split in SPLITS},
-        "per_seed": [{"seed": params.split.seed, "train_rows": 0, "train_positives": 0, "seconds": 0.0}],
+        "rows": {s: int(len(rows[s])) for s in SPLITS},
+        "positives": {s: int(frame["label"].to_numpy()[rows[s]].sum()) for s in SPLITS},
+        "groups": {s: int(np.unique(groups[rows[s]]).size) for s in SPLITS},
+        "per_seed": [{"seed": split.seed, "train_rows": 0, "train_positives": 0, "seconds": 0.0}],
     }
     save_predictions(out, arrays, meta)
     return meta
