@@ -11,13 +11,14 @@ import importlib
 import os
 import sys
 
-from recsys_challenges.config import ConfigError
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import ConfigError, DataError
 
 # stage name -> "module:function"; each function takes argv and returns an exit status.
 STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
+    "prepare-local": "recsys_challenges.data.prepare:main_local",
+    "add-dataset": "recsys_challenges.data.add:main",
     "profile": "recsys_challenges.profiles:main",
     "bench": "recsys_challenges.bench:main",
     "delayed-conversions": "recsys_challenges.delayed.build:main",

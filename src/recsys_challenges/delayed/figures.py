@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from recsys_challenges.config import read_yaml
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
-from recsys_challenges.report.style import save_png, setup
+from recsys_challenges.plotting import save_png, setup
 
 METRICS_ROOT = Path("reports/metrics/delayed")
 FIGURES_ROOT = Path("reports/figures/delayed")
@@ -36,7 +36,7 @@ HIGHLIGHT = {"oracle": "#555555", "vanilla": "#d62728", "pcaw": "#1f77b4", "pcaw
 
 
 def title(payload: dict[str, Any]) -> str:
-    kind = "real data" if payload["data_kind"] == "real" else "simulated, calibrated to Taobao"
+    kind = {"real": "real data", "user": "user data"}.get(payload["data_kind"], "simulated, calibrated to Taobao")
     return f"{payload['dataset']} ({kind})"
 
 
