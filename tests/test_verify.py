@@ -95,17 +95,27 @@ def test_render_prints_both_tables_and_says_what_disagrees():
     assert "metrics: 0/1 files within the tolerance 0; BEYOND: reports/metrics/directed/cora_ml.json" in table
 
 
-def test_stage_plan_of_one_technique_skips_frozen_stages_and_adds_the_report():
+def test_stage_plan_and_outputs_to_delete_skip_frozen_stages_and_add_the_report():
     dvc_yaml = {"stages": {
         "prepare": {"cmd": "x"}, "uncertainty_train": {"cmd": "x"}, "uncertainty_bench": {"cmd": "x"},
         "directed_train": {"cmd": "x"},
         "directed_search": {"cmd": "x", "frozen": True, "outs": [{"reports/metrics/directed/search": {"cache": False}}]},
         "report": {"cmd": "x"},
     }}
-    assert verify.stage_plan(dvc_yaml, None) == [["--force"]]
+    assert verify.stage_plan(dvc_yaml, None) == [["--no-run-cache"]]
     assert verify.stage_plan(dvc_yaml, "uncertainty") == [
-        ["--force", "uncertainty_train", "uncertainty_bench"], ["--force", "--single-item", "report"]]
-    assert verify.stage_plan(dvc_yaml, "directed")[0] == ["--force", "directed_train"]
+        ["--no-run-cache", "uncertainty_train", "uncertainty_bench"], ["--no-run-cache", "--single-item", "report"]]
+    assert verify.stage_plan(dvc_yaml, "directed")[0] == ["--no-run-cache", "directed_train"]
+    lock = {"schema": "2.0", "stages": {
+        "prepare@cora": {"outs": [{"path": "data/prepared/cora", "md5": "x"}]},
+        "uncertainty_train@kdd": {"outs": [{"path": "data/uncertainty/predictions/kdd"}]},
+        "directed_search": {"outs": [{"path": "reports/metrics/directed/search"}]},
+        "report": {"outs": [{"path": "reports/claims.json"}, {"path": "reports/claims.md"}]},
+    }}
+    assert verify.outputs_to_delete(lock, dvc_yaml, None) == [
+        "data/prepared/cora", "data/uncertainty/predictions/kdd", "reports/claims.json", "reports/claims.md"]
+    assert verify.outputs_to_delete(lock, dvc_yaml, "uncertainty") == [
+        "data/uncertainty/predictions/kdd", "reports/claims.json", "reports/claims.md"]
 
 
 def _verify(work, env, *args: str) -> subprocess.CompletedProcess:

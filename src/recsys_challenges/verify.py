@@ -3,8 +3,9 @@
 ``make repro`` on a fresh clone reruns only what is out of date: committed outputs that match
 ``dvc.lock`` are not recomputed. ``verify`` copies the project (its files as a clean clone has
 them, not its data, DVC cache or ``.git``) into a temporary folder, gives it a DVC cache of its
-own (so no stage is restored from a run cache), runs ``dvc repro --force`` there (every stage but
-the frozen ones, fetch included, from ``RECSYS_DATA_MIRROR`` when set), and prints
+own and deletes the committed outputs of every stage but the frozen ones, then runs ``dvc repro
+--no-run-cache`` there (every stage but the frozen ones, fetch included, from ``RECSYS_DATA_MIRROR``
+when set; no stage is restored from a run cache), and prints
 
 * claim by claim: the committed verdict (``reports/claims.json`` of this workspace), the
   reproduced one, and whether they agree;
@@ -172,14 +173,28 @@ def read_metrics(root: Path, technique: str | None = None) -> dict[str, Any]:
     return chosen
 
 
+def _chosen(name: str, technique: str | None) -> bool:
+    return technique is None or name.startswith(f"{technique}_") or name == "report"
+
+
 def stage_plan(dvc_yaml: dict, technique: str | None) -> list[list[str]]:
-    """The ``dvc repro`` argument lists to run: ``--force`` for the whole pipeline; for one technique,
-    its stages but the frozen ones (with their upstream data stages), then the report stage alone
-    (its dependency ``reports/metrics`` would otherwise pull in every technique's stages)."""
+    """The ``dvc repro`` argument lists to run once :func:`outputs_to_delete` are gone: the whole
+    pipeline; or one technique's stages but the frozen ones (with their upstream data stages), then
+    the report stage alone (its dependency ``reports/metrics`` would pull in every technique's stages).
+    No ``--force``: it would also run the frozen stages' dependency checks; missing outputs rerun a stage."""
     if technique is None:
-        return [["--force"]]
+        return [["--no-run-cache"]]
     stages = [name for name, stage in dvc_yaml["stages"].items() if name.startswith(f"{technique}_") and not stage.get("frozen")]
-    return [["--force", *stages], ["--force", "--single-item", "report"]]
+    return [["--no-run-cache", *stages], ["--no-run-cache", "--single-item", "report"]]
+
+
+def outputs_to_delete(dvc_lock: dict, dvc_yaml: dict, technique: str | None) -> list[str]:
+    """The committed outputs (paths in ``dvc.lock``) of every stage to rerun: all but the frozen ones,
+    or one technique's and the report's. Deleted, they make ``dvc repro`` run those stages again."""
+    frozen = {name for name, stage in dvc_yaml["stages"].items() if stage.get("frozen")}
+    return sorted(out["path"] for name, stage in dvc_lock.get("stages", {}).items()
+                  if name.split("@")[0] not in frozen and _chosen(name.split("@")[0], technique)
+                  for out in stage.get("outs", []))
 
 
 def copy_project(root: Path, workspace: Path) -> dict[str, str]:
@@ -206,14 +221,20 @@ def _stamps(workspace: Path) -> dict[str, int]:
 
 
 def reproduce(root: Path, workspace: Path, technique: str | None, profile: Path | None) -> frozenset[str]:
-    """Copy the project into ``workspace`` and run ``dvc repro --force`` there; the metrics files it did not rewrite."""
+    """Copy the project into ``workspace``, delete the outputs to recompute and run ``dvc repro`` there;
+    returns the metrics files the rerun did not rewrite (a frozen stage's)."""
     env = copy_project(root, workspace)
     bin_dir = Path(sys.executable).parent
     if profile is not None:
         subprocess.run([sys.executable, "-m", "recsys_challenges", "profile", "apply", str(profile)],
                        cwd=workspace, env=env, check=True)
+    dvc_yaml = yaml.safe_load((workspace / "dvc.yaml").read_text())
+    lock = workspace / "dvc.lock"
+    for name in outputs_to_delete(yaml.safe_load(lock.read_text()) if lock.exists() else {}, dvc_yaml, technique):
+        path = workspace / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     copied = _stamps(workspace)
-    for args in stage_plan(yaml.safe_load((workspace / "dvc.yaml").read_text()), technique):
+    for args in stage_plan(dvc_yaml, technique):
         print(f"verify: dvc repro {' '.join(args)}  (in {workspace})", flush=True)
         subprocess.run([str(bin_dir / "dvc"), "repro", *args], cwd=workspace, env=env, check=True)
     return frozenset(name for name, stamp in _stamps(workspace).items() if copied.get(name) == stamp)
