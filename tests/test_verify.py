@@ -112,10 +112,14 @@ def test_stage_plan_and_outputs_to_delete_skip_frozen_stages_and_add_the_report(
         "directed_search": {"outs": [{"path": "reports/metrics/directed/search"}]},
         "report": {"outs": [{"path": "reports/claims.json"}, {"path": "reports/claims.md"}]},
     }}
-    assert verify.outputs_to_delete(lock, dvc_yaml, None) == [
+    every = set(lock["stages"])
+    assert verify.outputs_to_delete(lock, dvc_yaml, None, every) == [
         "data/prepared/cora", "data/uncertainty/predictions/kdd", "reports/claims.json", "reports/claims.md"]
-    assert verify.outputs_to_delete(lock, dvc_yaml, "uncertainty") == [
+    assert verify.outputs_to_delete(lock, dvc_yaml, "uncertainty", every) == [
         "data/uncertainty/predictions/kdd", "reports/claims.json", "reports/claims.md"]
+    # a stage the profile in use drops keeps its committed output (nothing would write it again)
+    assert verify.outputs_to_delete(lock, dvc_yaml, "uncertainty", every - {"uncertainty_train@kdd"}) == [
+        "reports/claims.json", "reports/claims.md"]
 
 
 def _verify(work, env, *args: str) -> subprocess.CompletedProcess:

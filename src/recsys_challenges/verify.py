@@ -188,12 +188,13 @@ def stage_plan(dvc_yaml: dict, technique: str | None) -> list[list[str]]:
     return [["--no-run-cache", *stages], ["--no-run-cache", "--single-item", "report"]]
 
 
-def outputs_to_delete(dvc_lock: dict, dvc_yaml: dict, technique: str | None) -> list[str]:
+def outputs_to_delete(dvc_lock: dict, dvc_yaml: dict, technique: str | None, stages: set[str]) -> list[str]:
     """The committed outputs (paths in ``dvc.lock``) of every stage to rerun: all but the frozen ones,
-    or one technique's and the report's. Deleted, they make ``dvc repro`` run those stages again."""
+    or one technique's and the report's, among ``stages`` (the pipeline's stages under the params in
+    use: a profile may drop some). Deleted, they make ``dvc repro`` run those stages again."""
     frozen = {name for name, stage in dvc_yaml["stages"].items() if stage.get("frozen")}
     return sorted(out["path"] for name, stage in dvc_lock.get("stages", {}).items()
-                  if name.split("@")[0] not in frozen and _chosen(name.split("@")[0], technique)
+                  if name in stages and name.split("@")[0] not in frozen and _chosen(name.split("@")[0], technique)
                   for out in stage.get("outs", []))
 
 
@@ -230,7 +231,9 @@ def reproduce(root: Path, workspace: Path, technique: str | None, profile: Path 
                        cwd=workspace, env=env, check=True)
     dvc_yaml = yaml.safe_load((workspace / "dvc.yaml").read_text())
     lock = workspace / "dvc.lock"
-    for name in outputs_to_delete(yaml.safe_load(lock.read_text()) if lock.exists() else {}, dvc_yaml, technique):
+    listed = subprocess.run([str(bin_dir / "dvc"), "stage", "list", "--name-only"], cwd=workspace, env=env,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in outputs_to_delete(yaml.safe_load(lock.read_text()) if lock.exists() else {}, dvc_yaml, technique, set(listed)):
         path = workspace / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     copied = _stamps(workspace)
