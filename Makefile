@@ -6,11 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+VERIFY_ARGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro test test-all bench screenshot clean-venv
+.PHONY: setup repro verify test test-all bench screenshot clean-venv
 
 setup: $(STAMP)
 
@@ -24,6 +25,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 repro: $(STAMP)
 	dvc repro
+
+# the reviewer's command: every stage rerun from scratch in a temporary copy, verdicts and metrics compared
+# with the committed ones (README, "Verify"); TECHNIQUE=directed|delayed|uncertainty for one technique
+verify: $(STAMP)
+	python -m recsys_challenges verify $(if $(TECHNIQUE),--technique $(TECHNIQUE)) $(VERIFY_ARGS)
 
 test: $(STAMP)
 	pytest $(PYTEST_ARGS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -12,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from recsys_challenges.verify import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,15 +93,6 @@ def http_server():
     server.server_close()
 
 
-def project_files() -> list[str]:
-    """The project's files as a clean clone would have them (tracked, plus untracked not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode()
-    return [f for f in listed.split("\0") if f and (ROOT / f).is_file()]
-
-
 def run_checked(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -115,17 +107,7 @@ def tiny_project(tmp_path_factory, mirror):
     from here, so the whole tiny pipeline runs once per test session.
     """
     work = tmp_path_factory.mktemp("project")
-    for name in project_files():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, work / name)
-    env = os.environ | {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(work / "src"),
-        "RECSYS_DATA_MIRROR": str(mirror),
-        "DVC_NO_ANALYTICS": "1",
-        "WANDB_MODE": "offline",
-    }
-    run_checked(["git", "init", "-q"], work, env)
+    env = copy_project(ROOT, work) | {"RECSYS_DATA_MIRROR": str(mirror), "WANDB_MODE": "offline"}
     run_checked([sys.executable, "-m", "recsys_challenges", "profile", "apply", "experiments/tiny.yaml"], work, env)
     first = run_checked([str(BIN / "dvc"), "repro"], work, env)
     return work, env, first

@@ -38,6 +38,7 @@ STAGES: dict[str, str] = {
     "report": "recsys_challenges.report.stage:main_claims",
     "report-gallery": "recsys_challenges.report.stage:main_gallery",
     "screenshot": "recsys_challenges.report.screenshot:main",
+    "verify": "recsys_challenges.verify:main",
 }
 
 
