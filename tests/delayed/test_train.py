@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.delayed import train
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, SimulatorParams, TrainParams
+from recsys_challenges.errors import ConfigError
 
 SPEC = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=20_000, days=5.0))
 PROTOCOL = ProtocolParams(stream_hours=12.0, waiting_hours=[6.0])
