@@ -192,7 +192,14 @@ class LinkPredictionModule(lightning.LightningModule):
         self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
         self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
         self.best_embeddings: tuple[Tensor, Tensor] | None = None
-        self.full_graph = full_neighbourhood(relations, self.num_nodes)  # inference operator, built once
+        self._full_graph: SampledGraph | None = None  # inference operator, built at the first validation
+
+    @property
+    def full_graph(self) -> SampledGraph:
+        """Every node with the full-neighbourhood operator of each relation (:func:`full_neighbourhood`)."""
+        if self._full_graph is None:
+            self._full_graph = full_neighbourhood(self.relations, self.num_nodes)
+        return self._full_graph
 
     def setup(self, stage: str) -> None:
         self.rank, self.world_size = self.global_rank, self.trainer.world_size
