@@ -30,6 +30,7 @@ STAGES: dict[str, str] = {
     "directed-figures": "recsys_challenges.directed.figures:main",
     "directed-bench": "recsys_challenges.directed.bench:main",
     "directed-search": "recsys_challenges.directed.search:main",
+    "directed-control": "recsys_challenges.directed.control:main",
     "uncertainty-simulate": "recsys_challenges.data.simulate.click_log:main",
     "uncertainty-train": "recsys_challenges.uncertainty.train:main",
     "uncertainty-evaluate": "recsys_challenges.uncertainty.evaluate:main",

@@ -35,7 +35,7 @@ def write_params(folder: Path, method: dict, trainer: dict = SINGLE, **train) ->
     directed["experiment"] |= {"seeds": [0], "num_threads": 1}  # one thread per process: the DDP tests run two
     directed["model"] = {"dim": 8, "num_layers": 2}
     directed["methods"] = {"dual": method}
-    directed["train"] |= {"max_epochs_by_dataset": {}} | train
+    directed["train"] |= train
     path = folder / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path

@@ -29,6 +29,9 @@ def test_loop_sampler_reference_draws_true_neighbours_within_fanouts():
     assert drawn.numel() == int(torch.minimum(fanout, csr.degree()).sum())
     owners = torch.repeat_interleave(torch.arange(300), torch.minimum(fanout, csr.degree()))
     assert torch.isin(owners * 300 + drawn, edges[0] * 300 + edges[1]).all()
+    # with two-hop pools every node with a list draws exactly its fan-out, as the vectorised sampler does
+    pooled = loop_sampler(csr, torch.arange(300), fanout, torch.Generator().manual_seed(0), two_hop=True)
+    assert pooled.numel() == int(torch.where(csr.degree() > 0, fanout, 0).sum())
 
 
 def test_scale_workloads_follow_the_bench_contract(tmp_path, monkeypatch):

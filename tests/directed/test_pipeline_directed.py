@@ -21,14 +21,26 @@ def test_metrics_files_follow_the_schema(tiny_project):
         assert (payload["technique"], payload["dataset"], payload["data_kind"], payload["seeds"]) == (
             "directed", dataset, "real", [0]
         )
-        methods = {POPULARITY, "dual_adaptive", "dual_fixed", "sage", "shallow", "gravity_gae"}
+        methods = {POPULARITY, "dual_adaptive", "dual_fixed", "dual_paper_loss", "sage", "shallow", "gravity_gae"}
         assert set(payload["summary"]) == methods
+        assert payload["selection"]["dual_adaptive"]["budget_bound"] == [True]  # the tiny profile's 2 epochs bind
+        shares = payload["neighbourhood"]
+        assert shares["dual_fixed"] == {"overall": [0.0], "lowest_quarter": [0.0]}
+        assert 0 < shares["dual_adaptive"]["overall"][0] <= 1
         for method, summary in payload["summary"].items():
             assert {"mrr", "hitrate@10", "mrr_sampled", "direction_auc"} <= set(summary), method
             assert _finite(summary) and summary["mrr"]["values"] == [summary["mrr"]["mean"]]
         assert payload["summary"]["sage"]["direction_auc"]["mean"] == 0.5  # symmetric scorer
         assert set(payload["by_degree"]["dual_adaptive"]) == {"q1", "q2", "q3", "q4"}
         assert payload["protocol"]["ranking"] == "all_nodes_filtered"
+
+
+def test_planted_control_is_written(tiny_project):
+    work, _, _ = tiny_project
+    payload = json.loads((work / "reports/metrics/directed/planted_two_hop.json").read_text())
+    assert (payload["data_kind"], payload["seeds"]) == ("simulated", [0])
+    assert set(payload["summary"]) == {"pool_adaptive", "pool_fixed", "dual_adaptive", "dual_fixed"}
+    assert payload["summary"]["pool_adaptive"]["mrr"]["mean"] > payload["summary"]["pool_fixed"]["mrr"]["mean"]
 
 
 def test_figures_and_bench_are_written(tiny_project):

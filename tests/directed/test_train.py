@@ -12,7 +12,7 @@ from recsys_challenges.data.sources.citation import cora_ml
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.sampling import realised_budget
 from recsys_challenges.directed.splits import split_edges
-from recsys_challenges.directed.train import batch_size_for, method_relations, train_method, validation_set
+from recsys_challenges.directed.train import EpochBatches, batch_size_for, method_relations, train_method, validation_set
 from recsys_challenges.tracking import TrackingParams
 
 
@@ -28,13 +28,31 @@ def test_adaptive_and_fixed_fanouts_spend_the_same_mean_budget(subgraph):
     edges, num_nodes = subgraph
     params = cfg.SamplingParams(fanout=3)
     fixed = method_relations(cfg.MethodParams(encoder="dual", fanout_rule="fixed"), torch.from_numpy(edges), num_nodes, params)
-    adaptive = method_relations(
-        cfg.MethodParams(encoder="dual", fanout_rule="inverse_power"), torch.from_numpy(edges), num_nodes, params
-    )
-    for name in ("out", "in"):
-        degree = fixed[name].csr.degree()
-        target = realised_budget(fixed[name].fanout, degree)
-        assert realised_budget(adaptive[name].fanout, degree) == pytest.approx(target, rel=0.05)
+    for pool in ("first_hop", "two_hop"):
+        adaptive = method_relations(
+            cfg.MethodParams(encoder="dual", fanout_rule="inverse_power", pool=pool), torch.from_numpy(edges), num_nodes, params
+        )
+        for name in ("out", "in"):
+            degree = fixed[name].csr.degree()
+            target = realised_budget(fixed[name].fanout, degree)
+            assert adaptive[name].two_hop == (pool == "two_hop")
+            assert realised_budget(adaptive[name].fanout, degree, adaptive[name].two_hop) == pytest.approx(target, rel=0.05)
+
+
+def test_epoch_batches_walk_seeded_passes():
+    # 10 edges, batches of 4 (3 per pass: 4, 4, 2), 2 steps per epoch: epoch 1 ends pass 0 and starts pass 1
+    batches = EpochBatches(10, 4, 2, seed=0)
+    epochs = []
+    for epoch in range(3):
+        batches.sampler.set_epoch(epoch)  # what Lightning calls every epoch
+        epochs.append(list(batches))
+    assert [len(b) for e in epochs for b in e] == [4, 4, 2, 4, 4, 2]
+    assert sorted(sum(epochs[0] + epochs[1][:1], [])) == list(range(10))  # pass 0: every edge once
+    assert sorted(sum(epochs[1][1:] + epochs[2], [])) == list(range(10))  # pass 1
+    assert epochs[0] + epochs[1][:1] != epochs[1][1:] + epochs[2]  # reshuffled
+    again = EpochBatches(10, 4, 2, seed=0)
+    again.sampler.set_epoch(2)
+    assert list(again) == epochs[2]  # depends on (seed, epoch) only: a resumed run repeats it
 
 
 def test_one_epoch_of_every_method_on_a_real_subgraph(subgraph, tmp_path, monkeypatch):
@@ -62,3 +80,5 @@ def test_one_epoch_of_every_method_on_a_real_subgraph(subgraph, tmp_path, monkey
         assert np.isfinite(source).all() and np.isfinite(target).all()
         assert record["epochs_run"] == 1 and 0 < record["val_mrr"] <= 1
         assert record["batch_size"] == batch_size_for(split.train.size, params["train"])
+        assert record["budget_bound"]  # a one-epoch cap binds
+        assert 0 <= record["neighbourhood_difference"]["overall"] <= 1

@@ -222,3 +222,79 @@ def test_a_verdict_that_one_seed_flips_is_marked_unstable(tmp_path):
     assert (result.verdict, result.stability, result.unstable, result.tipped_by) == ("inconclusive", 0.8, True, "kdd")
     steady = judge(load_metrics(tmp_path), ReportConfig(stability_bootstrap=0, stability_seed=0, unstable_below=0.8))["C7"]
     assert (steady.unstable, steady.tipped_by) == (False, None)
+
+
+def bound(content, *methods):
+    """``content`` with a budget-bound run (best epoch within patience of the cap) of each of ``methods``."""
+    content["selection"] = {m: {"budget_bound": [False, True, False]} for m in methods}
+    return content
+
+
+def planted(pool_gap, model_gap):
+    """The planted control (simulated): adaptive minus fixed MRR of the pool scores and of the trained models."""
+    return {"summary": {
+        "pool_adaptive": {"mrr": pool_gap}, "pool_fixed": {"mrr": clear(0.0)},
+        "dual_adaptive": {"mrr": model_gap}, "dual_fixed": {"mrr": clear(0.0)},
+    }}
+
+
+def test_c2_and_c3_are_inconclusive_when_a_compared_run_is_budget_bound(tmp_path):
+    # every gap is clearly positive, but on graph b the dual model's best epoch sat at the budget's edge
+    write(tmp_path, "directed", "a", directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01)))
+    write(tmp_path, "directed", "b", bound(directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01)), "dual_adaptive"))
+    results = judge(load_metrics(tmp_path))
+    assert (results["C1"].verdict, results["C2"].verdict, results["C3"].verdict) == ("reproduced", "inconclusive", "inconclusive")
+    assert "cannot tell 'partly reproduced' from 'reproduced'" in results["C2"].reason
+    undecided = [e for e in results["C2"].evidence if e.dataset == "b"]
+    assert undecided and all(e.outcome == "inconclusive" and "budget-bound: dual_adaptive" in e.quantity for e in undecided)
+    # a bound baseline that is not the best one compared against does not matter for C2
+    write(tmp_path, "directed", "b", bound(directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01)), "sage_not_compared"))
+    assert verdicts(tmp_path)["C2"] == "reproduced"
+
+
+def test_c3_is_inconclusive_where_adaptive_neighbourhoods_mostly_equal_the_fixed_ones(tmp_path):
+    for name, lowest in (("a", [1.0, 1.0, 1.0]), ("b", [0.4, 0.5, 0.45])):  # b: 45% of its lowest quarter differs
+        content = directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01))
+        content["neighbourhood"] = {"dual_adaptive": {"overall": [0.9, 0.9, 0.9], "lowest_quarter": lowest}}
+        write(tmp_path, "directed", name, content)
+    result = judge(load_metrics(tmp_path))["C3"]
+    assert result.verdict == "inconclusive"
+    assert any("differ from the fixed rule's for 45% of nodes" in e.quantity for e in result.evidence if e.dataset == "b")
+    assert all(e.outcome == "pass" for e in result.evidence if e.dataset == "a")
+
+
+@pytest.mark.parametrize(
+    "pool_gap, model_gap, low_bucket, overall, expected",
+    [
+        (clear(0.3), clear(0.1), clear(0.1), clear(0.1), "reproduced"),  # the control shows the effect: real data decides
+        (clear(0.3), clear(0.1), noise(0.0), noise(0.0), "not reproduced"),
+        (clear(0.3), clear(0.0), noise(0.0), noise(0.0), "untestable"),  # the trained model cannot use planted context
+        (clear(0.0), clear(0.1), noise(0.0), noise(0.0), "untestable"),  # the sampler does not hold the planted targets
+        (clear(0.3), clear(0.0), clear(0.1), clear(0.1), "reproduced"),  # an effect seen on real data stands
+    ],
+)
+def test_c3_positive_control(tmp_path, pool_gap, model_gap, low_bucket, overall, expected):
+    for name in ("a", "b"):  # overall: dual_adaptive's ranking gap (over every baseline, dual_fixed too)
+        write(tmp_path, "directed", name, directed(clear(0.2), overall, low_bucket, clear(0.01)))
+    write(tmp_path, "directed", "planted_two_hop", planted(pool_gap, model_gap), "simulated")
+    result = judge(load_metrics(tmp_path))["C3"]
+    assert result.verdict == expected
+    control_failed = clear(0.0) in (pool_gap, model_gap)
+    assert ("planted graph" in result.reason) == control_failed
+    assert {e.data_kind for e in result.evidence if e.quantity.startswith("control")} == {"simulated"}
+    assert verdicts(tmp_path)["C1"] == "reproduced"  # the control file takes no part in C1 (real graphs only)
+
+
+def test_c2_reports_the_sampled_protocol_and_the_papers_loss_without_deciding_on_them(tmp_path):
+    for name in ("a", "b"):
+        content = directed(clear(0.2), clear(0.1), clear(0.1), clear(0.01))
+        for method, values in content["summary"].items():
+            values |= {"mrr_sampled": clear(0.0), "hitrate@10_sampled": clear(0.0)}
+        content["summary"]["dual_paper_loss"] = {k: clear(-0.1) for k in ("mrr", "hitrate@10", "mrr_sampled", "hitrate@10_sampled")}
+        write(tmp_path, "directed", name, content)
+    result = judge(load_metrics(tmp_path))["C2"]
+    assert result.verdict == "reproduced"  # decided on the all-node gaps of dual_adaptive
+    assert "100 sampled candidates on 0/2" in result.reason and "w_h = 1 on 0/2" in result.reason
+    quantities = {e.quantity.split(" - ")[0] for e in result.evidence}
+    assert quantities == {"dual_adaptive", "sampled candidates, dual_adaptive", "paper loss, dual_paper_loss",
+                          "paper loss, sampled candidates, dual_paper_loss"}

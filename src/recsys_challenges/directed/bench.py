@@ -45,7 +45,7 @@ from recsys_challenges.io import write_json
 OUTPUT = Path("reports/bench/directed.json")
 EPOCH_METHODS = {
     "dual_fixed": cfg.MethodParams(encoder="dual", fanout_rule="fixed"),
-    "dual_adaptive": cfg.MethodParams(encoder="dual", fanout_rule="inverse_power"),
+    "dual_adaptive": cfg.MethodParams(encoder="dual", fanout_rule="inverse_power", pool="two_hop"),
     "sage": cfg.MethodParams(encoder="sage", fanout_rule="fixed"),
 }
 
@@ -79,8 +79,11 @@ def epoch_seconds(
     return time.perf_counter() - started, step + 1
 
 
-def loop_sampler(csr: CSR, nodes: torch.Tensor, fanout: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The straightforward per-node loop: slice each node's list, keep a random ``k`` of it."""
+def loop_sampler(
+    csr: CSR, nodes: torch.Tensor, fanout: torch.Tensor, generator: torch.Generator, two_hop: bool = False
+) -> torch.Tensor:
+    """The straightforward per-node loop: slice each node's list, keep a random ``k`` of it; with
+    ``two_hop``, fill a shorter list with ``k - d`` two-step random walks, one walk at a time."""
     drawn = []
     for node in nodes.tolist():
         begin, end = int(csr.indptr[node]), int(csr.indptr[node + 1])
@@ -89,22 +92,28 @@ def loop_sampler(csr: CSR, nodes: torch.Tensor, fanout: torch.Tensor, generator:
         if end - begin > k:
             neighbours = neighbours[torch.randperm(end - begin, generator=generator)[:k]]
         drawn.append(neighbours)
+        for _ in range(k - (end - begin) if two_hop and end > begin else 0):
+            middle = int(neighbours[torch.randint(end - begin, (1,), generator=generator)])
+            first, last = int(csr.indptr[middle]), int(csr.indptr[middle + 1])
+            step = csr.indices[first + torch.randint(last - first, (1,), generator=generator)] if last > first else None
+            drawn.append(torch.tensor([middle]) if step is None else step)
     return torch.cat(drawn)
 
 
 def sampler_throughput(edge_index: np.ndarray, num_nodes: int, params: dict, bench: cfg.BenchParams) -> dict:
-    """Sampled edges per second, vectorised vs per-node loop, on every node's out-list."""
+    """Sampled edges per second, vectorised vs per-node loop, on every node's out-list (adaptive
+    fan-outs with two-hop pools: both samplers make the same draw)."""
     relation = method_relations(EPOCH_METHODS["dual_adaptive"], torch.from_numpy(edge_index), num_nodes, params["sampling"])["out"]
     nodes = torch.arange(num_nodes)
     generator = torch.Generator().manual_seed(0)
-    sample_neighbours(relation.csr, nodes, relation.fanout, generator)  # warm-up
+    sample_neighbours(relation.csr, nodes, relation.fanout, generator, two_hop=relation.two_hop)  # warm-up
     started = time.perf_counter()
     for _ in range(bench.sampler_repeats):
-        counts, _ = sample_neighbours(relation.csr, nodes, relation.fanout, generator)
+        counts, _ = sample_neighbours(relation.csr, nodes, relation.fanout, generator, two_hop=relation.two_hop)
     vectorised = bench.sampler_repeats * int(counts.sum()) / (time.perf_counter() - started)
     started = time.perf_counter()
     for _ in range(bench.loop_repeats):
-        drawn = loop_sampler(relation.csr, nodes, relation.fanout, generator)
+        drawn = loop_sampler(relation.csr, nodes, relation.fanout, generator, relation.two_hop)
     loop = bench.loop_repeats * drawn.numel() / (time.perf_counter() - started)
     return {
         "vectorised_edges_per_s": vectorised,

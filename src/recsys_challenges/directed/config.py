@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from recsys_challenges.config import PARAMS_FILE, from_mapping, load_section, read_yaml, require
 from recsys_challenges.directed.models import ENCODERS
-from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES
+from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES, POOLS
 from recsys_challenges.errors import ConfigError
 
 T = TypeVar("T")
@@ -49,14 +49,14 @@ class SamplingParams:
     """``directed.sampling``: the fan-out rules' constants (see :mod:`.sampling`)."""
 
     fanout: int = 10  # fixed fan-out f per relation; the adaptive rule matches its mean realised budget
-    exponent: float = 0.5  # gamma of inverse_power: k(d) ~ (1 + d) ** -gamma
+    exponent: float | None = None  # gamma of inverse_power: k(d) ~ (1 + d) ** -gamma; None: estimated per graph
     min_fanout: int = 2
     max_fanout: int = 50
     choice_exponent: float = 1.0  # beta of the degree-biased neighbour choice (1 + deg) ** beta
 
     def __post_init__(self) -> None:
         require(self.fanout >= 1, "fanout must be >= 1")
-        require(self.exponent > 0, "exponent must be > 0 (the adaptive fan-out decreases with degree)")
+        require(self.exponent is None or self.exponent > 0, "exponent must be > 0 (the adaptive fan-out decreases with degree)")
         require(1 <= self.min_fanout <= self.fanout <= self.max_fanout, "need 1 <= min_fanout <= fanout <= max_fanout")
 
 
@@ -90,21 +90,19 @@ class TrainParams:
     """``directed.train``: optimisation and model selection on validation MRR."""
 
     batch_size: int = 32768  # largest batch of positive edges
-    min_steps_per_epoch: int = 8  # small graphs get smaller batches so an epoch has this many steps
-    max_epochs: int = 30
-    min_epochs: int = 12  # no early stop before (validation MRR often dips after the first epochs)
-    max_epochs_by_dataset: dict[str, int] = field(default_factory=dict)  # per-dataset cap (compute budget)
-    patience: int = 4  # epochs without a better validation MRR before stopping
+    steps_per_epoch: int = 8  # optimiser steps between two validations; small graphs: one pass in this many
+    max_epochs: int = 300  # the same cap for every method and graph
+    min_epochs: int = 20  # no early stop before (validation MRR often dips after the first epochs)
+    patience: int = 20  # epochs without a better validation MRR before stopping
     learning_rate: float = 0.02
     weight_decay: float = 0.0
     val_candidates: int = 100  # sampled non-neighbour candidates per validation edge
     val_max_queries: int = 5000  # validation edges used for model selection (a seeded subset)
 
     def __post_init__(self) -> None:
-        require(self.batch_size >= 1 and self.min_steps_per_epoch >= 1, "batch_size, min_steps_per_epoch >= 1")
+        require(self.batch_size >= 1 and self.steps_per_epoch >= 1, "batch_size, steps_per_epoch >= 1")
         require(self.max_epochs >= 1 and self.patience >= 1, "max_epochs and patience must be >= 1")
         require(1 <= self.min_epochs <= self.max_epochs, "need 1 <= min_epochs <= max_epochs")
-        require(all(v >= 1 for v in self.max_epochs_by_dataset.values()), "max_epochs_by_dataset values must be >= 1")
         require(self.val_max_queries >= 1, "val_max_queries must be >= 1")
         require(self.learning_rate > 0 and self.weight_decay >= 0, "learning_rate > 0, weight_decay >= 0")
         require(self.val_candidates >= 1, "val_candidates must be >= 1")
@@ -117,6 +115,7 @@ class MethodParams:
     encoder: str
     fanout_rule: str = "fixed"
     choice: str = "uniform"
+    pool: str = "first_hop"  # "two_hop": lists shorter than the fan-out filled by two-hop random walks
     hard_negative_weight: float | None = None  # overrides loss.hard_negative_weight when set
     learning_rate: float | None = None  # overrides train.learning_rate when set
 
@@ -124,6 +123,7 @@ class MethodParams:
         require(self.encoder in ENCODERS, f"unknown encoder {self.encoder!r} (known: {', '.join(ENCODERS)})")
         require(self.fanout_rule in FANOUT_RULES, f"unknown fanout_rule {self.fanout_rule!r} (known: {', '.join(FANOUT_RULES)})")
         require(self.choice in CHOICE_WEIGHTS, f"unknown choice {self.choice!r} (known: {', '.join(CHOICE_WEIGHTS)})")
+        require(self.pool in POOLS, f"unknown pool {self.pool!r} (known: {', '.join(POOLS)})")
         require(self.hard_negative_weight is None or self.hard_negative_weight >= 0, "hard_negative_weight must be >= 0")
         require(self.learning_rate is None or self.learning_rate > 0, "learning_rate must be > 0")
 

@@ -26,9 +26,14 @@ JSON layout (beyond the shared core ``technique, dataset, data_kind, seeds, summ
     "protocol":  {"ranking": "all_nodes_filtered" | "sampled", "num_candidates", "hit_ks",
                   "degree": "source training degree (in + out)", "test_edges": [per seed],
                   "one_way_test_edges": [per seed], "num_nodes", "num_edges"}
-    "selection": {method: {"selected_epoch": [per seed], "val_mrr": [...], "epochs_run": [...]}}
+    "selection": {method: {"selected_epoch": [per seed], "val_mrr": [...], "epochs_run": [...],
+                           "max_epochs": [...], "budget_bound": [...]}}
                   # from training.json; its wall times are left out so that the same params give a
-                  # byte-identical file
+                  # byte-identical file. budget_bound: the best epoch lies within `patience` of the
+                  # epoch cap (the run may not have converged; a verdict resting on it is inconclusive)
+    "neighbourhood": {method: {"overall": [per seed], "lowest_quarter": [...]}}
+                  # share of nodes whose sampled neighbourhood differs from the fixed rule's
+                  # (sampling.neighbourhood_differs), over all nodes and the lowest-degree quarter
 
 ``mean_ci`` is :func:`recsys_challenges.stats.mean_ci` (per-seed ``values`` in seed order).
 """
@@ -182,7 +187,7 @@ def evaluate_seed(
     return overall, by_bucket, info
 
 
-def _summarise(per_seed: list[dict]) -> dict:
+def summarise(per_seed: list[dict]) -> dict:
     """``{key: mean_ci}`` over seeds of ``[{key: value}]``; keys with a NaN in some seed are left out."""
     keys = per_seed[0].keys()
     return {
@@ -237,9 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": args.dataset,
         "data_kind": read_meta(PREPARED_ROOT / args.dataset).get("data_kind", "real"),  # "user": prepare-local
         "seeds": experiment.seeds,
-        "summary": {m: _summarise([run[m] for run in overall_runs]) for m in all_methods},
+        "summary": {m: summarise([run[m] for run in overall_runs]) for m in all_methods},
         "by_degree": {
-            m: {b: _summarise([run[m][b] for run in bucket_runs]) for b in names} for m in all_methods
+            m: {b: summarise([run[m][b] for run in bucket_runs]) for b in names} for m in all_methods
         },
         "degree_buckets": {
             b: {key: [info[b][key] for info in info_runs] for key in info_runs[0][b]} for b in names
@@ -257,7 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         "selection": {
             name: {
                 key: [training["methods"][name][str(seed)][key] for seed in experiment.seeds]
-                for key in ("selected_epoch", "val_mrr", "epochs_run")  # wall times stay in training.json
+                for key in ("selected_epoch", "val_mrr", "epochs_run", "max_epochs", "budget_bound")
+            }  # wall times stay in training.json
+            for name in methods
+        },
+        "neighbourhood": {
+            name: {
+                key: [training["methods"][name][str(seed)]["neighbourhood_difference"][key] for seed in experiment.seeds]
+                for key in ("overall", "lowest_quarter")
             }
             for name in methods
         },

@@ -13,6 +13,23 @@ neighbour-choice distribution as another swappable function (:data:`CHOICE_WEIGH
   rule moves budget from hubs to sparser nodes at equal mean cost. A power law is the natural
   form on graphs whose degrees follow one; ``gamma`` sets how strongly budget moves.
 
+Two-hop pools (``two_hop``, the adaptive rule's neighbourhoods): a fixed rule can never give a node
+more neighbours than its degree, so an inverse-power rule over first-hop lists only trims hubs and
+leaves low-degree nodes' neighbourhoods unchanged. With two-hop pools a node with ``k(d) > d`` keeps
+all ``d`` first-hop neighbours and draws ``k(d) - d`` more by random walks of length two in the same
+relation (``u -> w -> x``, ``w`` and then ``x`` uniform; a walk whose ``w`` has no neighbour of its
+own stops at ``w``): low-degree nodes see second-hop context, hubs a uniform subset of their list.
+Every node with ``d > 0`` then gets exactly ``k(d)`` neighbours, and :func:`calibrate_scale` matches
+that mean to the fixed rule's ``mean min(f, d)``. The exponent ``gamma`` is estimated per graph
+(:func:`power_law_exponent`, :func:`tail_exponent`): ``k(d) ~ (1 + d) ** -(alpha - 1)``, the tail
+``P(D >= d)`` of the fitted degree power law (BLADE states a power law of the degree distribution,
+not its formula: this is a reconstruction).
+
+:func:`expected_adjacency` is the operator a sampled mean aggregation has in expectation (uniform
+choice): the full first-hop mean for ``k(d) >= d`` or without pools, and for pooled rows the mix
+``(d * first-hop mean + (k - d) * mean walk end) / k``. Validation and test embeddings of every
+sampled GNN use it (full-neighbourhood inference) instead of one random sample.
+
 Neighbours are drawn without replacement, uniformly (Floyd's subset algorithm run on all nodes
 at once: ``max k`` vectorised steps, no copy of the lists) or with probability proportional to a per-neighbour
 weight (``degree``: ``(1 + deg(v)) ** beta``) by the exponential race of Efraimidis & Spirakis
@@ -92,15 +109,26 @@ def fixed_fanout(degree: Tensor, *, fanout: int, **_: float) -> Tensor:
 def inverse_power_fanout(
     degree: Tensor, *, scale: float, exponent: float, min_fanout: int, max_fanout: int, **_: float
 ) -> Tensor:
-    """``k(d) = clip(round(scale * (1 + d) ** -exponent), min_fanout, max_fanout)``: non-increasing in ``d``."""
-    raw = scale * torch.pow(1.0 + degree.double(), -exponent)
-    return torch.round(raw).clamp(min_fanout, max_fanout).long()
+    """``k_u = floor(n(d_u) + o_u)`` with ``n(d) = clip(scale * (1 + d) ** -exponent, min_fanout, max_fanout)``,
+    non-increasing in ``d``, and the dither ``o_u = frac(u * (sqrt(5) - 1) / 2)`` (golden-ratio sequence
+    over node ids, no randomness): the nodes of one degree get ``floor`` or ``ceil`` of ``n(d)`` so that
+    their mean is ``n(d)``, and the realised mean budget moves continuously with ``scale`` (plain
+    rounding jumps by the share of degree-1 nodes). Integer ``n(d)`` is kept exactly."""
+    raw = (scale * torch.pow(1.0 + degree.double(), -exponent)).clamp(min_fanout, max_fanout)
+    dither = torch.frac(torch.arange(degree.numel(), dtype=torch.float64) * GOLDEN)  # (N,) in [0, 1)
+    return torch.floor(raw + dither).clamp(min_fanout, max_fanout).long()
+
+
+GOLDEN = (5**0.5 - 1) / 2
 
 
 def full_fanout(degree: Tensor, **_: float) -> Tensor:
     """``k(d) = d``: every neighbour, every time (full-batch message passing)."""
     return degree.clone()
 
+
+# neighbourhood pools a fan-out draws from (see the module docstring)
+POOLS = ("first_hop", "two_hop")
 
 FanoutRule = Callable[..., Tensor]
 FANOUT_RULES: dict[str, FanoutRule] = {
@@ -110,13 +138,39 @@ FANOUT_RULES: dict[str, FanoutRule] = {
 }
 
 
-def realised_budget(fanout: Tensor, degree: Tensor) -> float:
-    """Mean number of neighbours drawn per node, ``mean_u min(k_u, d_u)``."""
-    return float(torch.minimum(fanout, degree).double().mean())
+def drawn_counts(fanout: Tensor, degree: Tensor, two_hop: bool = False) -> Tensor:
+    """``(N,)`` neighbours each node draws: ``min(k, d)``, or with two-hop pools ``k`` where ``d > 0``."""
+    return torch.where(degree > 0, fanout, 0) if two_hop else torch.minimum(fanout, degree)
+
+
+def realised_budget(fanout: Tensor, degree: Tensor, two_hop: bool = False) -> float:
+    """Mean number of neighbours drawn per node, ``mean_u min(k_u, d_u)`` (or ``mean_u k_u [d_u > 0]``
+    with two-hop pools)."""
+    return float(drawn_counts(fanout, degree, two_hop).double().mean())
+
+
+def power_law_exponent(degree: Tensor) -> float:
+    """Maximum-likelihood exponent ``alpha`` of ``P(d) ~ d ** -alpha`` over the degrees ``d >= 1``
+    (Clauset, Shalizi & Newman 2009, eq. 3.7, discrete approximation with ``d_min = 1``):
+    ``alpha = 1 + n / sum ln(d / 0.5)``."""
+    positive = degree[degree > 0].double()
+    return 1.0 + positive.numel() / float(torch.log(positive / 0.5).sum())
+
+
+def tail_exponent(degree: Tensor, low: float = 0.25, high: float = 2.0) -> float:
+    """``gamma = alpha - 1`` (clipped to ``[low, high]``): ``k(d) ~ (1 + d) ** -gamma`` then falls
+    as the fitted tail ``P(D >= d) ~ d ** -(alpha - 1)``."""
+    return min(high, max(low, power_law_exponent(degree) - 1.0))
 
 
 def calibrate_scale(
-    degree: Tensor, target: float, exponent: float, min_fanout: int, max_fanout: int, steps: int = 60
+    degree: Tensor,
+    target: float,
+    exponent: float,
+    min_fanout: int,
+    max_fanout: int,
+    steps: int = 60,
+    two_hop: bool = False,
 ) -> float:
     """Scale ``c`` of :func:`inverse_power_fanout` whose realised budget is closest to ``target``.
 
@@ -125,7 +179,7 @@ def calibrate_scale(
     """
     def budget(scale: float) -> float:
         fan = inverse_power_fanout(degree, scale=scale, exponent=exponent, min_fanout=min_fanout, max_fanout=max_fanout)
-        return realised_budget(fan, degree)
+        return realised_budget(fan, degree, two_hop)
 
     low, high = 0.0, float(max_fanout) * float((1.0 + degree.double().max()) ** exponent) + 1.0
     for _ in range(steps):
@@ -192,9 +246,16 @@ def _order_by_weight(buffer: Tensor, length: Tensor, weight: Tensor, generator: 
 
 
 def sample_neighbours(
-    csr: CSR, nodes: Tensor, fanout: Tensor, generator: torch.Generator, weight: Tensor | None = None
+    csr: CSR,
+    nodes: Tensor,
+    fanout: Tensor,
+    generator: torch.Generator,
+    weight: Tensor | None = None,
+    two_hop: bool = False,
 ) -> tuple[Tensor, Tensor]:
-    """Draw ``min(fanout[u], deg(u))`` distinct neighbours of each ``u`` in ``nodes``, vectorised.
+    """Draw ``min(fanout[u], deg(u))`` distinct neighbours of each ``u`` in ``nodes``, vectorised;
+    with ``two_hop``, nodes with ``0 < deg(u) < fanout[u]`` add ``fanout[u] - deg(u)`` random-walk
+    ends (:func:`two_hop_walks`) after their first-hop list.
 
     Args:
         csr: the relation to sample from.
@@ -202,6 +263,7 @@ def sample_neighbours(
         fanout: ``(N,)`` fan-out of every node of the graph.
         generator: seeded torch generator (the draw is reproducible).
         weight: ``(N,)`` positive choice weight per neighbour id, or ``None`` for uniform.
+        two_hop: fill neighbourhoods smaller than the fan-out from the second hop.
 
     Returns:
         ``counts`` ``(n,)``: how many neighbours each node got, and ``neighbours`` ``(counts.sum(),)``
@@ -232,7 +294,27 @@ def sample_neighbours(
         buffer = _order_by_weight(buffer, length, weight, generator)
         drawn = buffer.index_select(0, segment_positions(torch.cumsum(length, 0) - length, take))
     neighbours.index_copy_(0, slots, drawn)
-    return counts, neighbours
+    if not two_hop:
+        return counts, neighbours
+    extra = torch.where(degree > 0, fanout.index_select(0, nodes) - degree, 0).clamp(min=0)  # (n,)
+    walkers = torch.repeat_interleave(torch.arange(nodes.numel()), extra)  # (m,) position in `nodes`
+    ends = two_hop_walks(csr, nodes.index_select(0, walkers), generator)  # (m,)
+    owner = torch.cat([torch.repeat_interleave(torch.arange(nodes.numel()), counts), walkers])  # (M + m,)
+    order = torch.argsort(owner, stable=True)  # node by node: first-hop list, then walk ends
+    return counts + extra, torch.cat([neighbours, ends]).index_select(0, order)
+
+
+def two_hop_walks(csr: CSR, starts: Tensor, generator: torch.Generator) -> Tensor:
+    """``(m,)`` ends of one random walk ``u -> w -> x`` per entry of ``starts`` (every start has a
+    neighbour): ``w`` uniform in ``u``'s list, ``x`` uniform in ``w``'s, or ``w`` when its list is empty."""
+    first = csr.indptr.index_select(0, starts)  # (m,)
+    length = csr.indptr.index_select(0, starts + 1) - first  # (m,) >= 1
+    uniform = torch.rand(2, starts.numel(), generator=generator, dtype=torch.float64)  # (2, m)
+    middle = csr.indices.index_select(0, first + (uniform[0] * length.double()).long())  # (m,)
+    first = csr.indptr.index_select(0, middle)
+    length = csr.indptr.index_select(0, middle + 1) - first  # (m,) may be 0
+    position = (first + (uniform[1] * length.double()).long()).clamp(max=max(csr.indices.numel() - 1, 0))
+    return torch.where(length > 0, csr.indices.index_select(0, position), middle)
 
 
 def transpose_csr(matrix: Tensor) -> Tensor:
@@ -258,6 +340,7 @@ class Relation:
     csr: CSR
     fanout: Tensor  # (N,) int64
     weight: Tensor | None = None  # (N,) float64 or None (uniform)
+    two_hop: bool = False  # fill lists shorter than the fan-out with two-hop random-walk ends
 
 
 @dataclass(frozen=True)
@@ -290,6 +373,54 @@ def mean_csr(row_counts: Tensor, cols: Tensor, size: int) -> Tensor:
     return torch.sparse_csr_tensor(crow, cols, values, (size, size), check_invariants=False)
 
 
+def expected_adjacency(relation: Relation) -> Tensor:
+    """``(N, N)`` sparse CSR operator of full-neighbourhood inference for one relation (rows receive).
+
+    Row ``u`` is the expectation of the sampled mean aggregation under uniform choice: ``1 / d_u``
+    on each first-hop neighbour when no walks are drawn (a uniform subset's mean is unbiased for
+    the full mean); with ``m_u = k_u - d_u > 0`` two-hop walk ends it is
+    ``(d_u * mean_{w in N(u)} x_w + m_u * mean_{w in N(u)} end(w)) / k_u``, where ``end(w)`` is the mean
+    of ``w``'s list (or ``w`` itself when that list is empty). With ``degree`` choice weights it is
+    the plain full first-hop mean (not the expectation of a biased draw).
+    """
+    csr = relation.csr
+    num_nodes, degree = csr.num_nodes, csr.degree()
+    rows = torch.repeat_interleave(torch.arange(num_nodes), degree)  # (E,)
+    cols = csr.indices  # (E,)
+    extra = torch.zeros_like(degree)
+    if relation.two_hop and relation.weight is None:
+        extra = torch.where(degree > 0, relation.fanout - degree, 0).clamp(min=0)  # (N,) walks per node
+    total = (degree + extra).double().clamp(min=1)  # (N,)
+    walk_per_start = extra.double() / total / degree.double().clamp(min=1)  # (N,) m / (k d): weight of each w's end
+    col_degree = degree.index_select(0, cols)  # (E,) d_w
+    first_values = 1.0 / total.index_select(0, rows) + walk_per_start.index_select(0, rows) * (col_degree == 0)
+    walked = torch.nonzero((extra.index_select(0, rows) > 0) & (col_degree > 0)).squeeze(1)  # (p,) edges u -> w
+    middle, length = cols.index_select(0, walked), col_degree.index_select(0, walked)  # (p,)
+    second_rows = torch.repeat_interleave(rows.index_select(0, walked), length)  # (q,)
+    second_cols = csr.indices.index_select(0, segment_positions(csr.indptr.index_select(0, middle), length))
+    second_values = torch.repeat_interleave(walk_per_start.index_select(0, rows.index_select(0, walked)) / length, length)
+    matrix = torch.sparse_coo_tensor(
+        torch.stack([torch.cat([rows, second_rows]), torch.cat([cols, second_cols])]),
+        torch.cat([first_values, second_values]).float(),
+        (num_nodes, num_nodes),
+        check_invariants=False,
+    ).coalesce()  # duplicates (a node reached at both hops or by two walks) summed
+    return matrix.to_sparse_csr()
+
+
+def full_neighbourhood(relations: dict[str, Relation], num_nodes: int) -> SampledGraph:
+    """Every node with :func:`expected_adjacency` in every relation (inference, no sampling)."""
+    adjacency = {name: expected_adjacency(relation) for name, relation in relations.items()}
+    return SampledGraph(torch.arange(num_nodes), num_nodes, adjacency, {})
+
+
+def neighbourhood_differs(relation: Relation, fixed_fanout: Tensor) -> Tensor:
+    """``(N,)`` bool: the node's draw under ``relation`` differs in distribution from the fixed rule's
+    uniform first-hop draw of ``fixed_fanout`` (another count, or walk ends in its pool)."""
+    degree = relation.csr.degree()
+    return drawn_counts(relation.fanout, degree, relation.two_hop) != drawn_counts(fixed_fanout, degree)
+
+
 def sample_subgraph(
     relations: dict[str, Relation],
     seeds: Tensor,
@@ -315,7 +446,9 @@ def sample_subgraph(
     for _ in range(num_hops):
         reached = []
         for name, relation in relations.items():
-            count, neighbours = sample_neighbours(relation.csr, frontier, relation.fanout, generator, relation.weight)
+            count, neighbours = sample_neighbours(
+                relation.csr, frontier, relation.fanout, generator, relation.weight, relation.two_hop
+            )
             counts[name].append(count)
             drawn[name].append(neighbours)
             reached.append(neighbours)

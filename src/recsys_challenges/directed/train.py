@@ -39,6 +39,7 @@ import shutil
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -48,22 +49,26 @@ import torch
 from torch import Tensor
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
-from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from recsys_challenges.config import load_section
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.losses import asymmetric_link_loss
-from recsys_challenges.directed.metrics import mean_reciprocal_rank, ranks_against, sample_candidates
+from recsys_challenges.directed.metrics import degree_buckets, mean_reciprocal_rank, ranks_against, sample_candidates
 from recsys_challenges.directed.models import DECODERS, ENCODERS
 from recsys_challenges.directed.sampling import (
     CHOICE_WEIGHTS,
     FANOUT_RULES,
     Relation,
+    SampledGraph,
     calibrate_scale,
     directed_relations,
+    full_neighbourhood,
+    neighbourhood_differs,
     realised_budget,
     sample_subgraph,
+    tail_exponent,
 )
 from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
 from recsys_challenges.distributed import TrainerParams, shard
@@ -76,19 +81,29 @@ CHECKPOINT_ROOT = Path("runs/checkpoints/directed")
 # "both" merges the out- and in-lists, so a single-embedding model sampling it gets the dual
 # model's budget (f out-neighbours + f in-neighbours): twice the per-relation fan-out.
 RELATION_BUDGET = {"out": 1, "in": 1, "both": 2, "out_self": 1}
+PASS_KEY = 2**31  # second key of the edge permutations' generators (epochs never reach it)
 
 
-def node_fanouts(degree: Tensor, rule: str, params: cfg.SamplingParams, budget: int) -> Tensor:
+def relation_exponent(degree: Tensor, params: cfg.SamplingParams) -> float:
+    """``gamma`` of the adaptive rule: ``sampling.exponent``, or estimated from ``degree`` when unset."""
+    return tail_exponent(degree) if params.exponent is None else params.exponent
+
+
+def node_fanouts(degree: Tensor, rule: str, params: cfg.SamplingParams, budget: int, two_hop: bool = False) -> Tensor:
     """``(N,)`` fan-outs of one relation under ``rule``; adaptive rules match the fixed rule's
-    realised budget ``mean min(budget * f, d)`` on this relation's degrees."""
+    realised budget ``mean min(budget * f, d)`` on this relation's degrees (counting the walk ends
+    of ``two_hop`` pools)."""
     fanout = budget * params.fanout
+    exponent = relation_exponent(degree, params)
     target = realised_budget(FANOUT_RULES["fixed"](degree, fanout=fanout), degree)
-    scale = calibrate_scale(degree, target, params.exponent, budget * params.min_fanout, budget * params.max_fanout)
+    scale = calibrate_scale(
+        degree, target, exponent, budget * params.min_fanout, budget * params.max_fanout, two_hop=two_hop
+    )
     return FANOUT_RULES[rule](
         degree,
         fanout=fanout,
         scale=scale,
-        exponent=params.exponent,
+        exponent=exponent,
         min_fanout=budget * params.min_fanout,
         max_fanout=budget * params.max_fanout,
     )
@@ -102,21 +117,34 @@ def method_relations(
     relations = directed_relations(train_edges, num_nodes, names)
     total_degree = torch.bincount(train_edges.flatten(), minlength=num_nodes)  # (N,) in + out
     weight = CHOICE_WEIGHTS[method.choice](total_degree, exponent=params.choice_exponent)
+    two_hop = method.pool == "two_hop"
     return {
         name: Relation(
             relations[name],
-            node_fanouts(relations[name].degree(), method.fanout_rule, params, RELATION_BUDGET[name]),
+            node_fanouts(relations[name].degree(), method.fanout_rule, params, RELATION_BUDGET[name], two_hop),
             weight,
+            two_hop,
         )
         for name in names
     }
 
 
-def infer_embeddings(
-    encoder: torch.nn.Module, relations: dict[str, Relation], num_nodes: int, num_hops: int, seed: int
-) -> tuple[Tensor, Tensor]:
-    """``(N, d)`` source and target embeddings of every node, from one seeded neighbourhood sample."""
-    graph = sample_subgraph(relations, torch.arange(num_nodes), num_hops, torch.Generator().manual_seed(seed))
+def neighbourhood_difference(
+    relations: dict[str, Relation], train_edges: Tensor, num_nodes: int, params: cfg.SamplingParams
+) -> dict[str, float]:
+    """Share of nodes whose sampled neighbourhood (in some relation) differs from the fixed rule's,
+    over all nodes and over the lowest-degree quarter (training in + out degree, equal-count buckets)."""
+    differs = torch.zeros(num_nodes, dtype=torch.bool)
+    for name, relation in relations.items():
+        fixed = node_fanouts(relation.csr.degree(), "fixed", params, RELATION_BUDGET[name])
+        differs |= neighbourhood_differs(relation, fixed)
+    total_degree = torch.bincount(train_edges.flatten(), minlength=num_nodes).numpy()
+    lowest = torch.from_numpy(degree_buckets(total_degree, 4) == 0)
+    return {"overall": float(differs.double().mean()), "lowest_quarter": float(differs[lowest].double().mean())}
+
+
+def infer_embeddings(encoder: torch.nn.Module, graph: SampledGraph) -> tuple[Tensor, Tensor]:
+    """``(N, d)`` source and target embeddings of every node on ``graph`` (:func:`full_neighbourhood`)."""
     was_training = encoder.training
     encoder.eval()
     with torch.no_grad():
@@ -164,6 +192,14 @@ class LinkPredictionModule(lightning.LightningModule):
         self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
         self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
         self.best_embeddings: tuple[Tensor, Tensor] | None = None
+        self._full_graph: SampledGraph | None = None  # inference operator, built at the first validation
+
+    @property
+    def full_graph(self) -> SampledGraph:
+        """Every node with the full-neighbourhood operator of each relation (:func:`full_neighbourhood`)."""
+        if self._full_graph is None:
+            self._full_graph = full_neighbourhood(self.relations, self.num_nodes)
+        return self._full_graph
 
     def setup(self, stage: str) -> None:
         self.rank, self.world_size = self.global_rank, self.trainer.world_size
@@ -206,7 +242,7 @@ class LinkPredictionModule(lightning.LightningModule):
         return loss * (edge_ids.numel() * self.world_size / global_ids.numel())
 
     def validation_step(self, batch: list[Tensor], batch_idx: int) -> None:
-        source, target = infer_embeddings(self.encoder, self.relations, self.num_nodes, self.num_hops, self.seed)
+        source, target = infer_embeddings(self.encoder, self.full_graph)
         mrr = validation_mrr(source, target, self.val_queries, self.val_candidates, self.pair_scores)
         self.log("val/mrr", mrr, batch_size=1)
         self.val_curve.append(mrr)
@@ -278,8 +314,40 @@ def as_batch(positions: Tensor) -> list[Tensor]:
 
 
 def batch_size_for(num_edges: int, params: cfg.TrainParams) -> int:
-    """The configured batch size, smaller on small graphs so an epoch has ``min_steps_per_epoch`` steps."""
-    return max(1, min(params.batch_size, math.ceil(num_edges / params.min_steps_per_epoch)))
+    """The configured batch size, smaller on small graphs so that one pass takes ``steps_per_epoch`` steps."""
+    return max(1, min(params.batch_size, math.ceil(num_edges / params.steps_per_epoch)))
+
+
+class EpochBatches(Sampler[list[int]]):
+    """Batch sampler of ``steps`` batches of edge positions per epoch, walking a stream of passes.
+
+    Pass ``p`` is the permutation of ``0..E-1`` keyed by ``(seed, p)``, cut into ``ceil(E / B)``
+    batches (the last one shorter); epoch ``e`` takes global batches ``e * steps .. e * steps + steps - 1``
+    of the stream. On small graphs an epoch is one pass; on large ones (``E > steps * B``) it is part
+    of a pass, so the epoch count (validations) stays the budget while an epoch's cost is bounded.
+    Every draw depends on (seed, epoch) only: resumed and distributed runs repeat it.
+    """
+
+    def __init__(self, num_edges: int, batch_size: int, steps: int, seed: int) -> None:
+        self.num_edges, self.batch_size, self.steps, self.seed = num_edges, batch_size, steps, seed
+        self.epoch = 0
+        self.sampler = self  # Lightning sets the epoch through `batch_sampler.sampler.set_epoch`
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[list[int]]:
+        per_pass = math.ceil(self.num_edges / self.batch_size)
+        permutation, current = None, -1
+        for index in range(self.epoch * self.steps, (self.epoch + 1) * self.steps):
+            which, batch = divmod(index, per_pass)
+            if which != current:
+                generator = keyed_generator(self.seed, PASS_KEY, which)
+                permutation, current = torch.randperm(self.num_edges, generator=generator), which
+            yield permutation[batch * self.batch_size : (batch + 1) * self.batch_size].tolist()
 
 
 def validation_set(
@@ -340,13 +408,13 @@ def train_method(
     )
     batch_size = batch_size_for(split.train.size, train)
     edge_ids = EdgePositions(split.train.size)
-    # the same seeded order of global batches on every process, reshuffled per epoch (set_epoch)
-    order = DistributedSampler(edge_ids, num_replicas=1, rank=0, shuffle=True, seed=seed)
-    loader = DataLoader(edge_ids, batch_sampler=BatchSampler(order, batch_size, drop_last=False), collate_fn=as_batch)
+    # the same seeded order of global batches on every process (EpochBatches: keyed by seed and epoch)
+    batches = EpochBatches(split.train.size, batch_size, train.steps_per_epoch, seed)
+    loader = DataLoader(edge_ids, batch_sampler=batches, collate_fn=as_batch)
     config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
     config |= {section: asdict(value) for section, value in params.items()}
     config |= {"trainer": asdict(trainer_params)}
-    max_epochs = train.max_epochs_by_dataset.get(dataset, train.max_epochs)
+    max_epochs = train.max_epochs
     last = None if checkpoints is None else checkpoints / "last.ckpt"
     callbacks = [] if checkpoints is None else [
         # the newest epoch's state, overwritten every epoch (Lightning 2.6 writes `save_last` only
@@ -379,13 +447,21 @@ def train_method(
         "selected_epoch": module.best_epoch,
         "val_mrr": module.best_mrr,
         "epochs_run": len(module.val_curve),
+        "max_epochs": max_epochs,
+        # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
+        "budget_bound": module.best_epoch + train.patience >= max_epochs,
         "val_curve": module.val_curve,
         "seconds": time.perf_counter() - started,
         "batch_size": batch_size,
         "neighbour_budget": {
-            relation_name: realised_budget(relation.fanout, relation.csr.degree())
+            relation_name: realised_budget(relation.fanout, relation.csr.degree(), relation.two_hop)
             for relation_name, relation in relations.items()
         },
+        "exponent": {
+            relation_name: relation_exponent(relation.csr.degree(), sampling)
+            for relation_name, relation in relations.items()
+        },
+        "neighbourhood_difference": neighbourhood_difference(relations, train_edges, num_nodes, sampling),
     }
     if trainer.is_global_zero:
         print(

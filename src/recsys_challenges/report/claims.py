@@ -38,6 +38,9 @@ from recsys_challenges.report.stability import ReportConfig, stability
 # T1: the talk's dual GNN with degree-adaptive sampling, its ablation and the baselines
 DUAL, DUAL_FIXED, SINGLE, IN_DEGREE_RULE = "dual_adaptive", "dual_fixed", "sage", "popularity"
 RANKING_BASELINES = ("sage", "shallow", "gravity_gae", "popularity")
+DUAL_PAPER_LOSS = "dual_paper_loss"  # the dual GNN with the paper's reversed-edge weight w_h = 1 (extra row)
+POOL_ADAPTIVE, POOL_FIXED = "pool_adaptive", "pool_fixed"  # training-free pool scores of the planted control
+MIN_NEIGHBOURHOOD_DIFFERENCE = 0.5  # C3 cannot decide where adaptive and fixed neighbourhoods mostly agree
 # T2: the talk's pre-conversion-aware weights and the same weights without signals
 SIGNALS, NO_SIGNALS = "pcaw", "esdfm"
 SIGNALS_FSIW, NO_SIGNALS_FSIW = "pcaw_fsiw", "fsiw"
@@ -57,6 +60,34 @@ Rule = Callable[[list[MetricsFile]], ClaimResult]
 def _of(files: list[MetricsFile], technique: str) -> list[MetricsFile]:
     return [f for f in files if f.technique == technique]
 
+
+def _real(files: list[MetricsFile], technique: str) -> list[MetricsFile]:
+    return [f for f in _of(files, technique) if f.data_kind == "real"]
+
+
+def _budget_bound(file: MetricsFile, methods: tuple[str, ...]) -> list[str]:
+    """The ``methods`` with a run whose best epoch lies within ``patience`` of the epoch cap (``selection``)."""
+    selection = file.content.get("selection", {})
+    return [m for m in methods if any(selection.get(m, {}).get("budget_bound", []))]
+
+
+def _undecided(item: Evidence, why: str) -> Evidence:
+    """``item`` as evidence that cannot decide (``inconclusive`` whatever its CI says), with the reason."""
+    return replace(item, quantity=f"{item.quantity} [{why}]", passes=False, outcome="inconclusive")
+
+
+def _unless_budget_bound(item: Evidence, file: MetricsFile, methods: tuple[str, ...]) -> Evidence:
+    bound = _budget_bound(file, methods)
+    return _undecided(item, f"budget-bound: {', '.join(bound)}") if bound else item
+
+
+def _neighbourhood_difference(file: MetricsFile, method: str) -> float | None:
+    """The smaller of the mean shares of all nodes and of the lowest-degree quarter whose sampled
+    neighbourhood under ``method`` differs from the fixed rule's (None when not recorded)."""
+    shares = file.content.get("neighbourhood", {}).get(method)
+    if not shares:
+        return None
+    return min(sum(v) / len(v) for v in (shares["overall"], shares["lowest_quarter"]))
 
 def _gap(file: MetricsFile, better: str, worse: str, metric: str) -> dict[str, Any]:
     """Per-seed paired gap by which ``better`` beats ``worse``: ``better - worse``, or ``worse - better``
@@ -104,7 +135,7 @@ def _counts(counts: tuple[int, int]) -> str:
 
 def rule_c1(files: list[MetricsFile]) -> ClaimResult:
     evidence, single_auc = [], []
-    for file in _of(files, "directed"):
+    for file in _real(files, "directed"):
         evidence += [
             _paired(file, DUAL, baseline, "direction_auc", relative_effect=PAPER_DIRECTION_GAIN)
             for baseline in (SINGLE, IN_DEGREE_RULE)
@@ -128,34 +159,68 @@ def rule_c1(files: list[MetricsFile]) -> ClaimResult:
 
 def rule_c2(files: list[MetricsFile]) -> ClaimResult:
     evidence, gains = [], []
-    for file in _of(files, "directed"):
+    for file in _real(files, "directed"):
         for name in ("mrr", "hitrate@10"):
-            metric = _ranking_metric(file, name)
-            baselines = [b for b in RANKING_BASELINES if file.has(b, metric)]
-            best = max(baselines, key=lambda b: file.stat(b, metric)["mean"])
-            evidence.append(_paired(file, DUAL, best, metric, relative_effect=PAPER_RANKING_GAIN))
+            primary = _ranking_metric(file, name)
+            # the primary protocol decides; the 100-candidate protocol (and the paper's loss) are reported
+            sampled = f"{name}_sampled"
+            protocols = [("", primary)] + ([("sampled candidates, ", sampled)] if primary != sampled and file.has(DUAL, sampled) else [])
+            for prefix, metric in protocols:
+                baselines = [b for b in RANKING_BASELINES if file.has(b, metric)]
+                best = max(baselines, key=lambda b: file.stat(b, metric)["mean"])
+                for label, dual in (("", DUAL), ("paper loss, ", DUAL_PAPER_LOSS)):
+                    if not file.has(dual, metric):
+                        continue
+                    item = _paired(file, dual, best, metric, f"{label}{prefix}", relative_effect=PAPER_RANKING_GAIN)
+                    evidence.append(_unless_budget_bound(item, file, (dual, best)))
+            best = max((b for b in RANKING_BASELINES if file.has(b, primary)), key=lambda b: file.stat(b, primary)["mean"])
             if name == "mrr":
-                gains.append(100 * (file.stat(DUAL, metric)["mean"] / file.stat(best, metric)["mean"] - 1))
+                gains.append(100 * (file.stat(DUAL, primary)["mean"] / file.stat(best, primary)["mean"] - 1))
     if not evidence:
         return _no_data("C2", "ranking metrics of the directed models")
-    counts = count_passing(evidence)
+    counts = count_passing(evidence, quantity=DUAL)
+    sampled, paper_loss = count_passing(evidence, quantity="sampled"), count_passing(evidence, quantity="paper loss, dual")
     reason = (
-        f"the dual GNN beats the best baseline on both MRR and HitRate@10 on {_counts(counts)} real datasets; "
-        f"MRR gain over the best baseline {min(gains):+.0f}% to {max(gains):+.0f}% (paper: +6% to +230%)"
+        f"the dual GNN beats the best baseline on both MRR and HitRate@10 on {_counts(counts)} real datasets "
+        f"(all-node ranking where measured; with 100 sampled candidates on {_counts(sampled)}; with the paper's "
+        f"loss w_h = 1 on {_counts(paper_loss)}); MRR gain over the best baseline {min(gains):+.0f}% to "
+        f"{max(gains):+.0f}% (paper: +6% to +230%)"
     )
 
     def verdict_of(count: Count) -> Verdict:
-        passing = count()
+        passing = count(quantity=DUAL)
         return _verdict(enough(passing), passing[0] >= 1)
 
     return decide("C2", evidence, verdict_of, reason)
 
 
+def _c3_control(files: list[MetricsFile]) -> tuple[list[Evidence], str | None]:
+    """Evidence of the planted positive control (simulated directed files with the pool scores) and,
+    when it fails, why the harness cannot see a C3 effect (None when it passes or is absent)."""
+    evidence, failure = [], None
+    for file in _of(files, "directed"):
+        if file.data_kind != "simulated" or not file.has(POOL_ADAPTIVE, "mrr"):
+            continue
+        pool = _paired(file, POOL_ADAPTIVE, POOL_FIXED, "mrr", prefix="control, sampler: ")
+        model = _paired(file, DUAL, DUAL_FIXED, "mrr", prefix="control, trained: ")
+        evidence += [pool, model]
+        if not pool.passes:
+            failure = f"on the planted graph {file.dataset} the adaptive neighbourhoods do not hold the planted two-hop targets"
+        elif not model.passes:
+            failure = (
+                f"on the planted graph {file.dataset} the sampler holds the planted two-hop targets (pool-score MRR "
+                f"gap {pool.mean:+.3f}) but the trained dual GNN does not use them (MRR gap {model.mean:+.3f}): the "
+                "harness cannot see a C3 effect"
+            )
+    return evidence, failure
+
+
 def rule_c3(files: list[MetricsFile]) -> ClaimResult:
     evidence, low_beats_high = [], []
-    for file in _of(files, "directed"):
+    for file in _real(files, "directed"):
         metric = _ranking_metric(file, "mrr")
-        evidence.append(_paired(file, DUAL, DUAL_FIXED, metric, prefix="overall, "))
+        share = _neighbourhood_difference(file, DUAL)
+        items = [_paired(file, DUAL, DUAL_FIXED, metric, prefix="overall, ")]
         buckets = sorted(file.content["by_degree"][DUAL])
         gaps = {}
         for side, bucket in (("lowest", buckets[0]), ("highest", buckets[-1])):
@@ -163,10 +228,15 @@ def rule_c3(files: list[MetricsFile]) -> ClaimResult:
                 _by_degree(file, DUAL, bucket, metric), _by_degree(file, DUAL_FIXED, bucket, metric), str(file.path)
             )
             quantity = f"{side}-degree bucket {bucket}, {DUAL} - {DUAL_FIXED}: {metric}"
-            evidence.append(Evidence.of(file, quantity, gaps[side], ci_above(gaps[side])))
+            items.append(Evidence.of(file, quantity, gaps[side], ci_above(gaps[side])))
+        items = [_unless_budget_bound(item, file, (DUAL, DUAL_FIXED)) for item in items]
+        if share is not None and share < MIN_NEIGHBOURHOOD_DIFFERENCE:
+            items = [_undecided(item, f"neighbourhoods differ from the fixed rule's for {share:.0%} of nodes") for item in items]
+        evidence += items
         low_beats_high.append(gaps["lowest"]["mean"] > gaps["highest"]["mean"])
     if not evidence:
         return _no_data("C3", "degree-bucket metrics of the directed models")
+    control, failure = _c3_control(files)
     low, overall_wins = count_passing(evidence, quantity="lowest"), count_passing(evidence, quantity="overall")
     reason = (
         f"adaptive beats fixed fan-out in the lowest-degree bucket on {_counts(low)} real datasets, overall on "
@@ -179,7 +249,12 @@ def rule_c3(files: list[MetricsFile]) -> ClaimResult:
         reproduced = enough(lowest) and sum(low_beats_high) * 2 > len(low_beats_high)
         return _verdict(reproduced, lowest[0] >= 1 or enough(overall))
 
-    return decide("C3", evidence, verdict_of, reason)
+    result = decide("C3", evidence + control, verdict_of, reason)
+    if failure is None:
+        return result
+    if result.verdict in ("reproduced", "partly reproduced"):  # an effect seen on real data stands
+        return replace(result, reason=f"{result.reason}; positive control failed: {failure}")
+    return ClaimResult("C3", "untestable", f"{failure}; {reason}", evidence + control)
 
 
 def _informative(file: MetricsFile) -> list[str]:
@@ -338,18 +413,40 @@ CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C2", "directed", "dual GNN beats the baselines",
         "The dual-embedding GNN beats the baselines on HitRate and MRR (paper: +6% to +230%).",
-        "Per real graph, paired gaps between the dual GNN and the best baseline (by mean; GraphSAGE, shallow "
-        "source/target embeddings, Gravity-GAE, popularity), for MRR and for HitRate@10. Reproduced: both CIs "
-        "above 0 on enough real graphs; partly: on at least one; else not.",
+"This is a reconstruction of BLADE (WSDM 2023) and DAEMON (arXiv 2211.11583): their public text gives "
+        "dual source/target embeddings aggregated from the neighbourhood without node features, an asymmetric loss "
+        "(out-edges rewarded, reversed one-way edges penalised) and degree-dependent neighbourhood sizes from a "
+        "power law; the layer equations, the sampling formula (here: two-hop random-walk pools of size "
+        "c (1 + d)^-(alpha - 1), alpha fitted per graph, at the fixed rule's mean budget) and the evaluation "
+        "protocol are ours, so the verdict is about this reconstruction. "
+        "Every method gets the same training budget (up to 300 epochs, early stopping with patience 20) and a "
+        "validation-only grid of the same size; the dual GNN uses its grid winner, the paper's loss (w_h = 1) is "
+        "an extra row. Per real graph, paired gaps between the dual GNN and the best baseline (by mean; "
+        "GraphSAGE, shallow source/target embeddings, Gravity-GAE, popularity), for MRR and for HitRate@10, "
+        "ranked against all nodes (filtered) where measured, else against 100 sampled candidates (the "
+        "100-candidate gaps are reported too). A gap resting on a budget-bound run (best epoch within the "
+        "patience of the cap) counts as inconclusive. Reproduced: both CIs above 0 on enough real graphs; "
+        "partly: on at least one; else not. Paper effect: +6% of the baseline's mean.",
         ("figures/directed/c2_ranking.png",),
     ),
     ClaimText(
         "C3", "directed", "adaptive sampling helps low-degree nodes most",
         "Degree-adaptive neighbour sampling helps, most of all for low-degree nodes.",
-        "Per real graph, paired MRR gaps between adaptive and fixed fan-out (dual GNN, equal mean budget) in "
-        "the lowest and highest source-degree buckets. Reproduced: the lowest-bucket gap has a CI above 0 on "
-        "enough real graphs and exceeds the highest-bucket gap on most graphs; partly: a lowest-bucket win on "
-        "one graph or an overall win on enough graphs; else not.",
+"This is a reconstruction of BLADE (WSDM 2023) and DAEMON (arXiv 2211.11583): their public text gives "
+        "dual source/target embeddings aggregated from the neighbourhood without node features, an asymmetric loss "
+        "(out-edges rewarded, reversed one-way edges penalised) and degree-dependent neighbourhood sizes from a "
+        "power law; the layer equations, the sampling formula (here: two-hop random-walk pools of size "
+        "c (1 + d)^-(alpha - 1), alpha fitted per graph, at the fixed rule's mean budget) and the evaluation "
+        "protocol are ours, so the verdict is about this reconstruction. "
+        "Per real graph, paired MRR gaps between adaptive and fixed fan-out (dual GNN, equal mean budget, "
+        "validation and test embeddings from the full neighbourhood operator) overall and in the lowest and "
+        "highest source-degree buckets. A graph's gaps count as inconclusive where a run is budget-bound or "
+        "where fewer than 50% of all nodes (or of the lowest-degree quarter) get another neighbourhood than "
+        "under the fixed rule. Reproduced: the lowest-bucket gap has a CI above 0 on enough real graphs and "
+        "exceeds the highest-bucket gap on most graphs; partly: a lowest-bucket win on one graph or an overall "
+        "win on enough graphs; else not. Positive control (planted graph where low-degree links are predictable "
+        "only from two hops): if the adaptive sampler's pools or the trained model fail to beat fixed there, "
+        "a verdict short of partly reproduced becomes untestable.",
         ("figures/directed/c3_degree_buckets.png",),
     ),
     ClaimText(

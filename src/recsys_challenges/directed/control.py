@@ -1,0 +1,171 @@
+"""``directed_control`` stage: a planted positive control for C3 (two-hop adaptive sampling).
+
+A generated directed graph in which the low-degree nodes' held-out links can be predicted only
+from their second hop, by construction:
+
+* ``num_targets`` target nodes without out-links;
+* ``num_connectors`` connector nodes, each linking to ``connector_degree`` distinct random targets;
+* ``num_hubs`` hub nodes, each linking to ``hub_degree`` distinct other hubs: the neighbour budget
+  the adaptive rule moves from hubs to leaves at equal mean budget (kept apart from the targets so
+  that the targets' popularity carries no signal);
+* ``num_leaves`` leaf nodes: leaf ``u`` links to one random connector ``w`` (its only training
+  link) and to two distinct targets of ``w``'s list, one held out for validation, one for test.
+
+Every link except the leaves' target links is a training link. A leaf's first-hop neighbourhood is
+``{w}``, and ``w``'s target embedding is trained only against the leaves' and the in-lists' source
+embeddings, never with the targets of ``w``: under the fixed rule no part of the model sees which
+targets a leaf's connector points to. The adaptive rule with two-hop pools gives a leaf its
+connector plus ``n(1) - 1`` random walks ``u -> w -> x``, so the held-out target ``x`` is in its
+pool. Two comparisons, each adaptive against fixed on the leaves' test MRR (all-node filtered ranking):
+
+* ``pool_adaptive`` / ``pool_fixed``: the training-free score ``P[u, x]`` of each rule's
+  full-neighbourhood operator (:func:`.sampling.expected_adjacency` of the ``out`` relation; source
+  embedding = the row of ``P``, target embedding = one-hot). Adaptive must win here, or the sampler
+  does not do what it claims.
+* the trained ``adaptive_method`` / ``fixed_method`` (the dual GNNs of ``directed.methods``, trained
+  as in ``directed_train``): whether the model learns to use the planted two-hop context. If it does
+  not, the harness cannot see a C3 effect, and the claims report says C3 is untestable.
+
+Output ``reports/metrics/directed/planted_two_hop.json``: the layout of
+:mod:`.evaluate`'s metrics files (``summary``, ``selection``) with ``data_kind: "simulated"`` and
+``planted``: the generator's parameters and the per-seed neighbourhood-difference shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recsys_challenges.config import require
+from recsys_challenges.directed import config as cfg
+from recsys_challenges.directed.evaluate import evaluate_seed, summarise
+from recsys_challenges.directed.sampling import expected_adjacency
+from recsys_challenges.directed.splits import EdgeSplit
+from recsys_challenges.directed.train import method_relations, quiet_lightning, train_method, validation_set
+from recsys_challenges.io import write_json
+from recsys_challenges.tracking import TrackingParams
+
+OUTPUT = Path("reports/metrics/directed/planted_two_hop.json")
+
+
+@dataclass(frozen=True)
+class ControlParams:
+    """``directed.control``: sizes of the planted graph and the two methods compared."""
+
+    num_targets: int = 400
+    num_connectors: int = 200
+    connector_degree: int = 10
+    num_hubs: int = 150
+    hub_degree: int = 40
+    num_leaves: int = 400
+    adaptive_method: str = "dual_adaptive"
+    fixed_method: str = "dual_fixed"
+
+    def __post_init__(self) -> None:
+        require(self.connector_degree >= 2, "connector_degree must be >= 2 (a leaf holds out two of its targets)")
+        require(self.connector_degree <= self.num_targets, "connector_degree must be <= num_targets")
+        require(self.hub_degree < self.num_hubs, "hub_degree must be < num_hubs")
+        require(min(self.num_connectors, self.num_hubs, self.num_leaves) >= 1, "every node group must be non-empty")
+
+
+def planted_two_hop_graph(params: ControlParams, seed: int) -> tuple[np.ndarray, int, EdgeSplit]:
+    """The planted graph ``(2, E)``, its node count and its split (see the module docstring).
+
+    Node ids: targets ``0..T-1``, connectors, hubs, then leaves.
+    """
+    rng = np.random.default_rng(seed)
+    targets = params.num_targets
+    connectors = targets + np.arange(params.num_connectors)
+    hubs = connectors[-1] + 1 + np.arange(params.num_hubs)
+    leaves = hubs[-1] + 1 + np.arange(params.num_leaves)
+    num_nodes = int(leaves[-1]) + 1
+
+    def lists(count: int, choices: int, degree: int) -> np.ndarray:  # (count, degree) distinct picks per row
+        return np.argsort(rng.random((count, choices)), axis=1)[:, :degree]
+
+    connector_lists = lists(params.num_connectors, targets, params.connector_degree)  # (W, K) target ids
+    others = lists(params.num_hubs, params.num_hubs - 1, params.hub_degree)  # (H, D) among the other hubs
+    hub_lists = hubs[0] + others + (others >= np.arange(params.num_hubs)[:, None])  # skip the hub itself
+    chosen = rng.integers(0, params.num_connectors, params.num_leaves)  # (U,) each leaf's connector
+    held_out = np.argsort(rng.random((params.num_leaves, params.connector_degree)), axis=1)[:, :2]  # (U, 2)
+    leaf_targets = np.take_along_axis(connector_lists[chosen], held_out, axis=1)  # (U, 2) val, test
+    parts = [
+        (np.repeat(connectors, params.connector_degree), connector_lists.ravel()),
+        (np.repeat(hubs, params.hub_degree), hub_lists.ravel()),
+        (leaves, connectors[chosen]),
+        (leaves, leaf_targets[:, 0]),
+        (leaves, leaf_targets[:, 1]),
+    ]
+    edge_index = np.stack([np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])]).astype(np.int64)
+    train_size = edge_index.shape[1] - 2 * params.num_leaves
+    split = EdgeSplit(
+        train=np.arange(train_size),
+        val=np.arange(train_size, train_size + params.num_leaves),
+        test=np.arange(train_size + params.num_leaves, edge_index.shape[1]),
+    )
+    return edge_index, num_nodes, split
+
+
+def pool_embeddings(
+    method: cfg.MethodParams, edge_index: np.ndarray, num_nodes: int, sampling: cfg.SamplingParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source ``(N, N)``: row ``u`` of the rule's full-neighbourhood ``out`` operator ``P``; target
+    ``(N, N)``: the identity. Their dot product scores ``u -> x`` by ``P[u, x]``, the weight of ``x``
+    in ``u``'s expected neighbourhood (no training)."""
+    relation = method_relations(method, torch.from_numpy(edge_index), num_nodes, sampling)["out"]
+    return expected_adjacency(relation).to_dense().numpy(), np.eye(num_nodes, dtype=np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges directed-control", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    control = cfg.load(ControlParams, "control", args.params)
+    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
+    evaluate = cfg.load(cfg.EvaluateParams, "evaluate", args.params)
+    params = cfg.load_training(args.params)
+    known = cfg.load_methods(args.params)
+    methods = {name: known[name] for name in (control.adaptive_method, control.fixed_method)}
+    torch.set_num_threads(experiment.num_threads)
+    quiet_lightning()
+    no_tracking = TrackingParams(csv=False, wandb=False)
+    overall_runs, records = [], {name: [] for name in methods}
+    for seed in experiment.seeds:
+        edge_index, num_nodes, split = planted_two_hop_graph(control, seed)
+        validation = validation_set(edge_index, num_nodes, split, params["train"], seed)
+        embeddings = {
+            f"pool_{kind}": ("dual", *pool_embeddings(methods[name], edge_index[:, split.train], num_nodes, params["sampling"]))
+            for kind, name in (("adaptive", control.adaptive_method), ("fixed", control.fixed_method))
+        }
+        for name, method in methods.items():
+            source, target, record = train_method(
+                name, method, "planted_two_hop", edge_index, num_nodes, split, validation, seed, params, no_tracking
+            )
+            embeddings[name] = (method.encoder, source, target)
+            records[name].append(record)
+        overall, _, _ = evaluate_seed(edge_index, num_nodes, split, embeddings, evaluate, seed)
+        overall_runs.append(overall)
+        print(f"  planted seed {seed}: " + ", ".join(f"{m} mrr {v['mrr']:.3f}" for m, v in overall.items()))
+    payload = {
+        "technique": "directed",
+        "dataset": "planted_two_hop",
+        "data_kind": "simulated",
+        "seeds": experiment.seeds,
+        "summary": {m: summarise([run[m] for run in overall_runs]) for m in overall_runs[0]},
+        "selection": {
+            name: {key: [record[key] for record in runs] for key in ("selected_epoch", "val_mrr", "epochs_run", "budget_bound")}
+            for name, runs in records.items()
+        },
+        "neighbourhood": {
+            name: {key: [record["neighbourhood_difference"][key] for record in runs] for key in ("overall", "lowest_quarter")}
+            for name, runs in records.items()
+        },
+        "planted": asdict(control) | {"test_queries": "one held-out two-hop target per leaf (all leaves have degree 1)"},
+    }
+    write_json(args.out, payload)
+    return 0
