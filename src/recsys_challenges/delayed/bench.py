@@ -53,7 +53,7 @@ from recsys_challenges.io import write_json
 
 BENCH_FILE = Path("reports/bench/delayed.json")
 BENCH_DATASET = "sim"  # its simulator, calibration input and batch size are the benchmark's (dvc.yaml deps too)
-TIMED_METHODS = ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw")
+TIMED_METHODS = ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw", "defuse_signals")
 STREAMED_METHODS = ["oracle", "vanilla", "pcaw"]
 SCALE_ROWS = 20_000_000
 
