@@ -3,7 +3,8 @@ from typing import Literal
 
 import pytest
 
-from recsys_challenges.config import ConfigError, from_mapping, load_section, require
+from recsys_challenges.config import from_mapping, load_section, require
+from recsys_challenges.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from recsys_challenges.config import ConfigError, from_mapping
+from recsys_challenges.config import from_mapping
 from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.errors import ConfigError
 
 
 def test_shards_partition_the_rows_strided():

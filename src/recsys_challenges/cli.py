@@ -11,8 +11,7 @@ import importlib
 import os
 import sys
 
-from recsys_challenges.config import ConfigError
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import ConfigError, DataError
 
 # stage name -> "module:function"; each function takes argv and returns an exit status.
 STAGES: dict[str, str] = {

@@ -17,13 +17,11 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
+from recsys_challenges.errors import ConfigError
+
 T = TypeVar("T")
 
 PARAMS_FILE = Path("params.yaml")
-
-
-class ConfigError(ValueError):
-    """A parameter file or section that does not match its dataclass."""
 
 
 def require(condition: bool, message: str) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from recsys_challenges.config import ConfigError, read_yaml
+from recsys_challenges.config import read_yaml
+from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import atomic_file
 
 

@@ -7,9 +7,16 @@ methods' values can be paired) and their :func:`mean_ci` summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as scipy_stats
+
+
+@lru_cache(maxsize=None)
+def _t_quantile(probability: float, dof: int) -> float:
+    """Student-t quantile (cached: verdict stability recomputes thousands of CIs of a few seeds)."""
+    return float(scipy_stats.t.ppf(probability, dof))
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, object]:
@@ -26,7 +33,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, object]:
     std = float(array.std(ddof=1)) if n > 1 else 0.0
     interval = None
     if n > 1:
-        half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n))
+        half = _t_quantile(0.5 + level / 2, n - 1) * std / float(np.sqrt(n))
         interval = [mean - half, mean + half]
     return {"mean": mean, "std": std, "n": n, "ci95": interval, "values": [float(v) for v in array]}
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from recsys_challenges.data.prepare import PARSERS, DatasetSpec, prepare
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 
 
 def write_taobao(folder, lines: list[str]) -> None:

@@ -16,7 +16,7 @@ from recsys_challenges.data.formats import (
     save_graph,
     save_table,
 )
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 
 
 def test_canonical_edges_drops_self_loops_and_sums_duplicate_weights():

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.data.simulate import conversion_stream as cs
 from recsys_challenges.delayed.build import calibrate_on
 from recsys_challenges.delayed.config import SimulatorParams
+from recsys_challenges.errors import ConfigError
 from tests.delayed.conftest import small_simulator, taobao_like_calibration
 
 

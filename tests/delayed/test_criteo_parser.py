@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recsys_challenges.data.prepare import PARSERS
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.data.sources.conversions import criteo_conversion_logs
+from recsys_challenges.errors import DataError
 
 # click ts, conversion ts (empty: none), 8 numeric, 9 categorical (hashed, may be empty)
 LINES = [

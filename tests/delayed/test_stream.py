@@ -7,10 +7,10 @@ from functools import partial
 import numpy as np
 import pytest
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.delayed import conversions, stream
 from recsys_challenges.delayed.config import ProtocolParams
 from recsys_challenges.delayed.conversions import NEVER, SignalBatch
+from recsys_challenges.errors import ConfigError
 
 # slots of 1 h from 0, window W = 2 h, stream from 3 h; log of 10 h
 TIMELINE = stream.Timeline(origin_ts=0, slot_s=3600, window_s=7200, start_ts=10800, steps=4)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.delayed import train
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, SimulatorParams, TrainParams
+from recsys_challenges.errors import ConfigError
 
 SPEC = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=20_000, days=5.0),
                    item_field="C1")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.directed import config as cfg
+from recsys_challenges.errors import ConfigError
 
 
 def _write(tmp_path, text):

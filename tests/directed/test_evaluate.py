@@ -8,9 +8,9 @@ import torch
 import yaml
 
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, save_graph
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.directed.evaluate import all_node_ranks, main, popularity_embeddings
 from recsys_challenges.directed.models import dot_scores
+from recsys_challenges.errors import DataError
 from tests.conftest import ROOT
 
 

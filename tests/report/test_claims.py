@@ -10,6 +10,7 @@ import pytest
 
 from recsys_challenges.report.claims import judge
 from recsys_challenges.report.evidence import load_metrics
+from recsys_challenges.report.stability import ReportConfig
 from recsys_challenges.stats import mean_ci
 
 BASE = [0.5, 0.6, 0.7]
@@ -31,10 +32,10 @@ def around(value):  # value + 0.05, value - 0.05, value: t(2) CI half-width 0.12
     return mean_ci([value + 0.05, value - 0.05, value])
 
 
-def write(root, technique, dataset, content, data_kind="real"):
+def write(root, technique, dataset, content, data_kind="real", seeds=(0, 1, 2)):
     path = root / technique / f"{dataset}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"technique": technique, "dataset": dataset, "data_kind": data_kind, "seeds": [0, 1, 2], **content}))
+    path.write_text(json.dumps({"technique": technique, "dataset": dataset, "data_kind": data_kind, "seeds": list(seeds), **content}))
 
 
 def directed(dual_direction, dual_rank, low_bucket, high_bucket, rule_direction=None):
@@ -87,12 +88,25 @@ def test_no_metrics_means_no_data(tmp_path):
 
 def test_directed_partly_and_not(tmp_path):
     # C1: dual beats sage on both graphs but the in-degree rule beats dual on both -> partly.
-    # C2: dual beats every baseline on graph a only -> 1/2, not the required majority of 2 -> partly.
+    # C2: dual beats every baseline on graph a only -> 1/2, not the required majority of 2 -> partly;
+    #     graph b's gap is clearly below 0 (-0.1), so no CI reaches the paper's +6%: decisive.
     # C3: no lowest-bucket win; overall (= the ranking gap) wins on 1/2 graphs only -> not reproduced.
     write(tmp_path, "directed", "a", directed(clear(0.2), clear(0.1), noise(0.01), clear(0.0), clear(0.3)))
-    write(tmp_path, "directed", "b", directed(clear(0.2), noise(0.0), noise(0.0), clear(0.0), clear(0.3)))
+    write(tmp_path, "directed", "b", directed(clear(0.2), clear(-0.1), noise(0.0), clear(0.0), clear(0.3)))
     v = verdicts(tmp_path)
     assert (v["C1"], v["C2"], v["C3"]) == ("partly reproduced", "partly reproduced", "not reproduced")
+
+
+def test_c2_is_inconclusive_when_a_wide_ci_could_reach_the_papers_gain(tmp_path):
+    # graph b: dual - best baseline per seed +0.05, -0.05, 0 -> CI [-0.124, 0.124] includes 0 and the
+    # paper's +6% of the baseline's MRR (0.036): it could be a win, so 'partly' vs 'reproduced' is open
+    write(tmp_path, "directed", "a", directed(clear(0.2), clear(0.1), noise(0.01), clear(0.0), clear(0.3)))
+    write(tmp_path, "directed", "b", directed(clear(0.2), noise(0.0), noise(0.0), clear(0.0), clear(0.3)))
+    result = judge(load_metrics(tmp_path))["C2"]
+    assert result.verdict == "inconclusive"
+    assert "cannot tell 'partly reproduced' from 'reproduced'" in result.reason and "on b)" in result.reason
+    outcomes = {(e.dataset, e.quantity.split(": ")[1]): e.outcome for e in result.evidence}
+    assert outcomes == {("a", "mrr"): "pass", ("a", "hitrate@10"): "pass", ("b", "mrr"): "inconclusive", ("b", "hitrate@10"): "inconclusive"}
 
 
 def test_c3_needs_low_degree_gain_above_high_degree_gain(tmp_path):
@@ -139,3 +153,14 @@ def test_c7_looks_only_at_high_precision_bounds(tmp_path, high_gain, expected):
     content["summary"]["ew_dpmt"]["recall_gain@0.5"] = around(0.0)  # below 0.8: ignored
     write(tmp_path, "uncertainty", "kdd", content)
     assert verdicts(tmp_path)["C7"] == expected
+
+
+def test_a_verdict_that_one_seed_flips_is_marked_unstable(tmp_path):
+    # C7 on one real dataset, recall gain per seed 0.3 x4 and -0.1 at every high bound: CI [-0.002, 0.442]
+    # includes 0 and the paper's +25% -> inconclusive. Leaving out the -0.1 passes (reproduced: differs);
+    # leaving out a 0.3 stays inconclusive. Leave-one-out draws alone: 4/5 agree -> unstable, tipped by kdd.
+    write(tmp_path, "uncertainty", "kdd", uncertainty(exactly(-0.5), mean_ci([0.3, 0.3, 0.3, 0.3, -0.1])), seeds=range(5))
+    result = judge(load_metrics(tmp_path), ReportConfig(stability_bootstrap=0, stability_seed=0, unstable_below=0.9))["C7"]
+    assert (result.verdict, result.stability, result.unstable, result.tipped_by) == ("inconclusive", 0.8, True, "kdd")
+    steady = judge(load_metrics(tmp_path), ReportConfig(stability_bootstrap=0, stability_seed=0, unstable_below=0.8))["C7"]
+    assert (steady.unstable, steady.tipped_by) == (False, None)

@@ -2,22 +2,27 @@ import json
 
 import pytest
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.report.evidence import (
+    ClaimResult,
     Evidence,
     ci_above,
     count_passing,
+    decide,
     enough,
     load_metrics,
+    outcome_of,
     paired_difference,
+    with_seeds,
 )
+from recsys_challenges.report.stability import stability
 from recsys_challenges.stats import mean_ci
 
 
-def write(root, technique, dataset, summary, data_kind="real"):
+def write(root, technique, dataset, summary, data_kind="real", seeds=(0, 1, 2)):
     path = root / technique / f"{dataset}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"technique": technique, "dataset": dataset, "data_kind": data_kind, "seeds": [0, 1, 2], "summary": summary}))
+    path.write_text(json.dumps({"technique": technique, "dataset": dataset, "data_kind": data_kind, "seeds": list(seeds), "summary": summary}))
     return path
 
 
@@ -60,3 +65,68 @@ def test_count_passing_needs_every_piece_of_a_dataset_to_pass():
 )
 def test_enough_is_half_of_the_real_datasets_and_at_least_two(counts, expected):
     assert enough(counts) is expected
+
+
+@pytest.mark.parametrize(
+    "passes, ci, effect, direction, expected",
+    [
+        (True, [0.01, 0.02], 0.05, 1, "pass"),
+        (False, [-0.01, 0.06], 0.05, 1, "inconclusive"),  # includes 0 and reaches +0.05
+        (False, [-0.01, 0.04], 0.05, 1, "fail"),  # rules out the paper's +0.05
+        (False, [-0.01, 0.06], None, 1, "fail"),  # no paper effect: no inconclusive
+        (False, None, 0.05, 1, "inconclusive"),  # one seed: no interval, cannot rule anything out
+        (False, [-0.06, 0.01], 0.05, -1, "inconclusive"),  # a claimed negative slope of at least 0.05
+        (False, [-0.04, 0.01], 0.05, -1, "fail"),
+    ],
+)
+def test_outcome_of_asks_whether_the_ci_can_rule_out_the_papers_effect(passes, ci, effect, direction, expected):
+    assert outcome_of(passes, ci, effect, direction) == expected
+
+
+def _item(dataset, outcome):
+    return Evidence(dataset, "real", "q", 0.0, [0.0, 0.0], 3, outcome == "pass", outcome)
+
+
+def test_decide_is_inconclusive_only_when_open_evidence_could_change_the_verdict():
+    def verdict_of(count):  # reproduced when 2 datasets pass
+        return "reproduced" if count()[0] >= 2 else "not reproduced"
+
+    assert decide("X", [_item("a", "pass"), _item("b", "pass")], verdict_of, "r").verdict == "reproduced"
+    assert decide("X", [_item("a", "fail"), _item("b", "inconclusive")], verdict_of, "r").verdict == "not reproduced"
+    open_one = decide("X", [_item("a", "pass"), _item("b", "inconclusive")], verdict_of, "r")
+    assert open_one.verdict == "inconclusive"
+    assert open_one.reason == "r; inconclusive: the data cannot tell 'not reproduced' from 'reproduced' (CIs that include both 0 and the paper's effect on b)"
+
+
+def test_with_seeds_recomputes_per_seed_summaries_and_keeps_pooled_ones(tmp_path):
+    pooled = {"mean": 0.3, "ci95": [0.1, 0.5], "n": 3, "values": [0.2, 0.3, 0.4], "ci_method": "group_bootstrap"}
+    write(tmp_path, "t", "a", {"m": {"auc": mean_ci([0.6, 0.7, 0.8]), "slope": pooled}})
+    (file,) = load_metrics(tmp_path)
+    drawn = with_seeds(file, [0, 0, 2])
+    assert drawn.seeds == [0, 0, 2]
+    assert drawn.stat("m", "auc")["values"] == [0.6, 0.6, 0.8]
+    assert drawn.stat("m", "auc")["mean"] == pytest.approx(2.0 / 3.0)
+    assert drawn.stat("m", "slope") == pooled
+    assert file.stat("m", "auc")["values"] == [0.6, 0.7, 0.8]  # the original is untouched
+
+
+def test_stability_counts_redraws_that_keep_the_verdict(tmp_path):
+    # per-seed gaps 0.3 x4 and -0.1: mean 0.22, sd 0.179, t(4) half-width 0.222 -> CI [-0.002, 0.442],
+    # not above 0. Leaving out the -0.1 collapses the CI on 0.3 (passes: verdict flips); leaving out a
+    # 0.3 gives mean 0.2, sd 0.2, t(3) half-width 0.318 (still fails). Leave-one-out alone: 4/5 agree.
+    write(tmp_path, "t", "a", {"m": {"gap": mean_ci([0.3, 0.3, 0.3, 0.3, -0.1])}}, seeds=range(5))
+    files = load_metrics(tmp_path)
+
+    def rule(fs):
+        gap = fs[0].stat("m", "gap")
+        item = Evidence.of(fs[0], "gap", gap, ci_above(gap))
+        return ClaimResult("X", "reproduced" if item.passes else "not reproduced", "", [item])
+
+    full = rule(files)
+    assert full.verdict == "not reproduced"
+    loo = stability(files, {"X": rule}, {"X": full}, bootstrap=0, seed=0, unstable_below=0.9)["X"]
+    assert (loo.stability, loo.unstable, loo.tipped_by) == (0.8, True, "a")
+    assert stability(files, {"X": rule}, {"X": full}, bootstrap=0, seed=0, unstable_below=0.8)["X"].unstable is False
+    drawn = stability(files, {"X": rule}, {"X": full}, bootstrap=100, seed=0, unstable_below=0.9)["X"]
+    assert drawn == stability(files, {"X": rule}, {"X": full}, bootstrap=100, seed=0, unstable_below=0.9)["X"]  # seeded
+    assert 0.0 < drawn.stability < 1.0

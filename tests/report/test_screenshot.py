@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.report.screenshot import find_chromium, screenshot
 
 # a 1x1 red PNG, embedded as the gallery embeds its figures

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.data.simulate.click_log import (
     ClickLogParams,
     intercept_for_rate,
@@ -14,6 +13,7 @@ from recsys_challenges.data.simulate.click_log import (
     simulate_click_log,
     zipf_probabilities,
 )
+from recsys_challenges.errors import ConfigError
 
 SMALL = ClickLogParams(rows=20_000, cardinality=300, seed=3)
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_challenges.config import ConfigError, load_section
+from recsys_challenges.config import load_section
+from recsys_challenges.errors import ConfigError
 from recsys_challenges.uncertainty.config import (
     BenchParams,
     BoundaryParams,

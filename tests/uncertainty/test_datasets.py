@@ -6,7 +6,7 @@ import pytest
 
 from recsys_challenges.data.formats import TableData, save_table
 from recsys_challenges.data.prepare import PARSERS
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.uncertainty.datasets import (
     LOADERS,
     LabelledTable,

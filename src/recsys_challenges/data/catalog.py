@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from recsys_challenges.config import ConfigError, from_mapping, read_yaml, require
+from recsys_challenges.config import from_mapping, read_yaml, require
+from recsys_challenges.errors import ConfigError
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 

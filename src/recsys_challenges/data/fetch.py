@@ -32,7 +32,7 @@ from pathlib import Path
 
 from recsys_challenges.config import load_section, require
 from recsys_challenges.data.catalog import RemoteFile, Source, load_catalog
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir, progress, write_json
 
 MIRROR_ENV = "RECSYS_DATA_MIRROR"

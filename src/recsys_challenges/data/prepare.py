@@ -19,8 +19,8 @@ from recsys_challenges.config import load_section, require
 from recsys_challenges.data.catalog import load_catalog
 from recsys_challenges.data.fetch import RAW_ROOT
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, TableData, save_graph, save_table
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.data.sources import amazon, citation, clicks, conversions, events
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
 
 Parser = Callable[[Path], GraphData | TableData]

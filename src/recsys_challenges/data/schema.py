@@ -16,9 +16,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-
-class DataError(ValueError):
-    """A data file that is missing, corrupt, truncated or not in the expected format."""
+from recsys_challenges.errors import DataError
 
 
 @contextlib.contextmanager

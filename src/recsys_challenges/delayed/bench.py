@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from recsys_challenges.config import ConfigError, load_section
+from recsys_challenges.config import load_section
 from recsys_challenges.delayed import build, conversions, stream, train
 from recsys_challenges.delayed.config import (
     BenchParams,
@@ -49,6 +49,7 @@ from recsys_challenges.delayed.config import (
     TrainParams,
 )
 from recsys_challenges.delayed.methods import methods
+from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import write_json
 
 BENCH_FILE = Path("reports/bench/delayed.json")

@@ -22,10 +22,10 @@ from typing import Any
 
 from recsys_challenges.config import load_section
 from recsys_challenges.data.formats import load_table as load_prepared
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.data.simulate.conversion_stream import Calibration, ConversionSimulator, calibrate, keep_signals
 from recsys_challenges.delayed import conversions
 from recsys_challenges.delayed.config import ConversionParams, DatasetSpec, SimulatorParams
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir, progress
 
 

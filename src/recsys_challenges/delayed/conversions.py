@@ -62,8 +62,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recsys_challenges.data.schema import DataError, require_columns
+from recsys_challenges.data.schema import require_columns
 from recsys_challenges.data.sources import events as taobao
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import write_json
 
 CONVERSIONS_ROOT = Path("data/delayed/conversions")

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from recsys_challenges.config import read_yaml
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
-from recsys_challenges.report.style import save_png, setup
+from recsys_challenges.plotting import save_png, setup
 
 METRICS_ROOT = Path("reports/metrics/delayed")
 FIGURES_ROOT = Path("reports/figures/delayed")

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from recsys_challenges.config import ConfigError
 from recsys_challenges.delayed.config import ProtocolParams
 from recsys_challenges.delayed.conversions import NEVER, ClickBatch, SignalBatch, iter_clicks, iter_signals
+from recsys_challenges.errors import ConfigError
 
 
 @dataclass(frozen=True)

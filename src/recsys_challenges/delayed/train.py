@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from lightning import Fabric, seed_everything
 
-from recsys_challenges.config import ConfigError, load_section, to_dict
+from recsys_challenges.config import load_section, to_dict
 from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals, true_delayed_positive
 from recsys_challenges.delayed import auxiliary, conversions, stream
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, TrainParams
@@ -56,6 +56,7 @@ from recsys_challenges.delayed.metrics import METRICS, relative_improvement, slo
 from recsys_challenges.delayed.models import HashedMLP, hash_ids, optimizers
 from recsys_challenges.delayed.weights import weighted_bce
 from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import progress, write_json
 from recsys_challenges.stats import mean_ci
 from recsys_challenges.tracking import TrackingParams, run_loggers

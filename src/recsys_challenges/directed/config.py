@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from recsys_challenges.config import PARAMS_FILE, ConfigError, from_mapping, load_section, read_yaml, require
+from recsys_challenges.config import PARAMS_FILE, from_mapping, load_section, read_yaml, require
 from recsys_challenges.directed.models import ENCODERS
 from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES
+from recsys_challenges.errors import ConfigError
 
 T = TypeVar("T")
 

@@ -44,7 +44,6 @@ import torch
 from torch import Tensor
 
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.metrics import (
     degree_buckets,
@@ -59,6 +58,7 @@ from recsys_challenges.directed.models import DECODERS
 from recsys_challenges.directed.sampling import csr_from_edges, segment_positions
 from recsys_challenges.directed.splits import EdgeSplit, one_way
 from recsys_challenges.directed.train import OUTPUT_ROOT
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import write_json
 from recsys_challenges.stats import mean_ci
 

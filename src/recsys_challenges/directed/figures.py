@@ -25,13 +25,13 @@ import torch
 from matplotlib import pyplot as plt
 
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.evaluate import METRICS_ROOT, POPULARITY
 from recsys_challenges.directed.models import DECODERS
 from recsys_challenges.directed.train import OUTPUT_ROOT
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
-from recsys_challenges.report.style import save_png, setup
+from recsys_challenges.plotting import save_png, setup
 
 FIGURES_ROOT = Path("reports/figures/directed")
 

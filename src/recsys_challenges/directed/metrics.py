@@ -20,8 +20,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
-from recsys_challenges.data.schema import DataError
 from recsys_challenges.directed.splits import contains, edge_keys
+from recsys_challenges.errors import DataError
 
 
 def ranks_against(true_score: Tensor, candidate_scores: Tensor) -> Tensor:

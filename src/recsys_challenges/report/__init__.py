@@ -1,1 +1,1 @@
-"""Figures and the claims report: shared figure style, verdicts computed from metrics files."""
+"""The claims report: verdicts computed from metrics files, rendered as Markdown, JSON and an offline page."""

@@ -6,7 +6,10 @@ A rule reads only :class:`~recsys_challenges.report.evidence.MetricsFile` object
 Comparisons of two methods are per-seed paired differences (same split and seed), so their 95%
 Student-t CI says whether the gap is larger than the seed-to-seed noise. "Enough datasets" means at
 least half of the real datasets and at least two of them, or every real dataset when fewer than
-two exist (:func:`enough`).
+two exist (:func:`enough`). Each rule states its verdict as a function of those counts and hands it
+to :func:`~recsys_challenges.report.evidence.decide`, which says ``inconclusive`` when evidence whose
+CI includes both 0 and the paper's reported effect could tip it; :func:`judge` adds each verdict's
+stability under re-drawn seeds (:mod:`recsys_challenges.report.stability`).
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.report.evidence import (
     ClaimResult,
+    Count,
     Evidence,
     MetricsFile,
     Verdict,
     ci_above,
     ci_below,
     count_passing,
+    decide,
     enough,
     paired_difference,
 )
 from recsys_challenges.report.render import ClaimText
+from recsys_challenges.report.stability import ReportConfig, stability
 
 # T1: the talk's dual GNN with degree-adaptive sampling, its ablation and the baselines
 DUAL, DUAL_FIXED, SINGLE, IN_DEGREE_RULE = "dual_adaptive", "dual_fixed", "sage", "popularity"
@@ -38,6 +44,11 @@ STREAM_METRICS = ("auc", "pr_auc", "nll")
 LOWER_IS_BETTER = {"nll"}
 # T3: the high precision bounds of C7 (the talk: "at high precision")
 HIGH_PRECISION = 0.8
+# the smallest effects the papers report, relative to the baseline compared against (the rules'
+# "paper effect": evidence whose CI reaches it cannot rule the claim out)
+PAPER_DIRECTION_GAIN = 0.105  # DAEMON: +10.5% direction AUC
+PAPER_RANKING_GAIN = 0.06     # BLADE: +6% to +230% HitRate / MRR
+PAPER_RECALL_GAIN = 0.25      # Arora et al. 2024: +25% to +40% recall at high precision
 
 Rule = Callable[[list[MetricsFile]], ClaimResult]
 
@@ -55,11 +66,15 @@ def _gap(file: MetricsFile, better: str, worse: str, metric: str) -> dict[str, A
     return paired_difference(a, b, f"{file.path}: {metric}")
 
 
-def _paired(file: MetricsFile, better: str, worse: str, metric: str, prefix: str = "") -> Evidence:
-    """Evidence that ``better`` beats ``worse`` on ``metric``: the CI of the (sign-adjusted) gap lies above 0."""
+def _paired(
+    file: MetricsFile, better: str, worse: str, metric: str, prefix: str = "", relative_effect: float | None = None
+) -> Evidence:
+    """Evidence that ``better`` beats ``worse`` on ``metric``: the CI of the (sign-adjusted) gap lies above 0.
+    ``relative_effect``: the paper's gain as a fraction of ``worse``'s mean (its ``paper_effect``)."""
     gap = _gap(file, better, worse, metric)
     flipped = " (lower is better: sign flipped)" if metric in LOWER_IS_BETTER else ""
-    return Evidence.of(file, f"{prefix}{better} - {worse}: {metric}{flipped}", gap, ci_above(gap))
+    effect = None if relative_effect is None else relative_effect * abs(file.stat(worse, metric)["mean"])
+    return Evidence.of(file, f"{prefix}{better} - {worse}: {metric}{flipped}", gap, ci_above(gap), effect)
 
 
 def _ranking_metric(file: MetricsFile, name: str) -> str:
@@ -89,7 +104,10 @@ def _counts(counts: tuple[int, int]) -> str:
 def rule_c1(files: list[MetricsFile]) -> ClaimResult:
     evidence, single_auc = [], []
     for file in _of(files, "directed"):
-        evidence += [_paired(file, DUAL, SINGLE, "direction_auc"), _paired(file, DUAL, IN_DEGREE_RULE, "direction_auc")]
+        evidence += [
+            _paired(file, DUAL, baseline, "direction_auc", relative_effect=PAPER_DIRECTION_GAIN)
+            for baseline in (SINGLE, IN_DEGREE_RULE)
+        ]
         single_auc.append(file.stat(SINGLE, "direction_auc")["mean"])
     if not evidence:
         return _no_data("C1", "direction AUC of the directed models")
@@ -99,7 +117,12 @@ def rule_c1(files: list[MetricsFile]) -> ClaimResult:
         f"dual beats the single embedding on {_counts(beats_single)} real datasets and the in-degree rule on "
         f"{_counts(beats_rule)}; the single embedding's direction AUC is {min(single_auc):.3f} to {max(single_auc):.3f}"
     )
-    return ClaimResult("C1", _verdict(enough(beats_single) and enough(beats_rule), enough(beats_single)), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        single, rule = count(quantity=f"{DUAL} - {SINGLE}"), count(quantity=f"{DUAL} - {IN_DEGREE_RULE}")
+        return _verdict(enough(single) and enough(rule), enough(single))
+
+    return decide("C1", evidence, verdict_of, reason)
 
 
 def rule_c2(files: list[MetricsFile]) -> ClaimResult:
@@ -109,7 +132,7 @@ def rule_c2(files: list[MetricsFile]) -> ClaimResult:
             metric = _ranking_metric(file, name)
             baselines = [b for b in RANKING_BASELINES if file.has(b, metric)]
             best = max(baselines, key=lambda b: file.stat(b, metric)["mean"])
-            evidence.append(_paired(file, DUAL, best, metric))
+            evidence.append(_paired(file, DUAL, best, metric, relative_effect=PAPER_RANKING_GAIN))
             if name == "mrr":
                 gains.append(100 * (file.stat(DUAL, metric)["mean"] / file.stat(best, metric)["mean"] - 1))
     if not evidence:
@@ -119,7 +142,12 @@ def rule_c2(files: list[MetricsFile]) -> ClaimResult:
         f"the dual GNN beats the best baseline on both MRR and HitRate@10 on {_counts(counts)} real datasets; "
         f"MRR gain over the best baseline {min(gains):+.0f}% to {max(gains):+.0f}% (paper: +6% to +230%)"
     )
-    return ClaimResult("C2", _verdict(enough(counts), counts[0] >= 1), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        passing = count()
+        return _verdict(enough(passing), passing[0] >= 1)
+
+    return decide("C2", evidence, verdict_of, reason)
 
 
 def rule_c3(files: list[MetricsFile]) -> ClaimResult:
@@ -144,8 +172,13 @@ def rule_c3(files: list[MetricsFile]) -> ClaimResult:
         f"{_counts(overall_wins)}; its low-degree gain exceeds its high-degree gain on "
         f"{sum(low_beats_high)}/{len(low_beats_high)} datasets"
     )
-    reproduced = enough(low) and sum(low_beats_high) * 2 > len(low_beats_high)
-    return ClaimResult("C3", _verdict(reproduced, low[0] >= 1 or enough(overall_wins)), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        lowest, overall = count(quantity="lowest"), count(quantity="overall")
+        reproduced = enough(lowest) and sum(low_beats_high) * 2 > len(low_beats_high)
+        return _verdict(reproduced, lowest[0] >= 1 or enough(overall))
+
+    return decide("C3", evidence, verdict_of, reason)
 
 
 def _informative(file: MetricsFile) -> list[str]:
@@ -173,7 +206,12 @@ def rule_c4(files: list[MetricsFile]) -> ClaimResult:
         f"{_counts(real)} real and {_counts(simulated)} simulated streams, vanilla alone on {vanilla_only[0]} real "
         f"and {vanilla_only[1]} simulated; skipped (oracle not better than vanilla): {', '.join(skipped) or 'none'}"
     )
-    return ClaimResult("C4", _verdict(enough(real) and simulated[0] >= 1, sum(vanilla_only) >= 1), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        over_vanilla = sum(count(kind, f"{SIGNALS} - vanilla")[0] for kind in ("real", "simulated"))
+        return _verdict(enough(count()) and count("simulated")[0] >= 1, over_vanilla >= 1)
+
+    return decide("C4", evidence, verdict_of, reason)
 
 
 def rule_c5(files: list[MetricsFile]) -> ClaimResult:
@@ -190,7 +228,12 @@ def rule_c5(files: list[MetricsFile]) -> ClaimResult:
         f"({NO_SIGNALS}) on every informative metric on {_counts(real)} real and {_counts(simulated)} simulated "
         f"streams ({SIGNALS_FSIW} vs {NO_SIGNALS_FSIW} shown for context)"
     )
-    return ClaimResult("C5", _verdict(enough(real) and simulated[0] >= 1, real[0] + simulated[0] >= 1), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        on_real, on_simulated = count(quantity=headline), count("simulated", headline)
+        return _verdict(enough(on_real) and on_simulated[0] >= 1, on_real[0] + on_simulated[0] >= 1)
+
+    return decide("C5", evidence, verdict_of, reason)
 
 
 def rule_c6(files: list[MetricsFile]) -> ClaimResult:
@@ -205,7 +248,12 @@ def rule_c6(files: list[MetricsFile]) -> ClaimResult:
         f"the positivity rate falls with uncertainty at fixed score (slope CI below 0) on {_counts(real)} real and "
         f"{_counts(simulated)} simulated datasets"
     )
-    return ClaimResult("C6", _verdict(enough(real), real[0] + simulated[0] >= 1), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        on_real, on_simulated = count(), count("simulated")
+        return _verdict(enough(on_real), on_real[0] + on_simulated[0] >= 1)
+
+    return decide("C6", evidence, verdict_of, reason)
 
 
 def rule_c7(files: list[MetricsFile]) -> ClaimResult:
@@ -215,7 +263,9 @@ def rule_c7(files: list[MetricsFile]) -> ClaimResult:
             for metric in sorted(file.content["summary"][method]):
                 if metric.startswith("recall_gain@") and float(metric.split("@")[1]) >= HIGH_PRECISION:
                     gain = file.stat(method, metric)
-                    evidence.append(Evidence.of(file, f"{method} / single - 1: {metric}", gain, ci_above(gain)))
+                    evidence.append(
+                        Evidence.of(file, f"{method} / single - 1: {metric}", gain, ci_above(gain), PAPER_RECALL_GAIN)
+                    )
     if not evidence:
         return _no_data("C7", "recall gains of the multi-threshold boundaries")
     real, simulated = count_passing(evidence, quantity="ew_dpmt"), count_passing(evidence, "simulated", "ew_dpmt")
@@ -225,7 +275,12 @@ def rule_c7(files: list[MetricsFile]) -> ClaimResult:
         f"every high bound on {_counts(real)} real and {_counts(simulated)} simulated datasets; gains "
         f"{100 * min(gains):+.1f}% to {100 * max(gains):+.1f}% (paper: +25% to +40%)"
     )
-    return ClaimResult("C7", _verdict(enough(real), real[0] + simulated[0] >= 1), reason, evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        on_real, on_simulated = count(quantity="ew_dpmt"), count("simulated", "ew_dpmt")
+        return _verdict(enough(on_real), on_real[0] + on_simulated[0] >= 1)
+
+    return decide("C7", evidence, verdict_of, reason)
 
 
 CLAIMS: tuple[ClaimText, ...] = (
@@ -301,6 +356,10 @@ RULES: dict[str, Rule] = {
 }
 
 
-def judge(files: list[MetricsFile]) -> dict[str, ClaimResult]:
-    """The verdict of every claim, from the metrics files alone."""
-    return {claim.claim_id: RULES[claim.claim_id](files) for claim in CLAIMS}
+def judge(files: list[MetricsFile], config: ReportConfig | None = None) -> dict[str, ClaimResult]:
+    """The verdict of every claim, from the metrics files alone; with ``config``, also each verdict's
+    stability under re-drawn seeds."""
+    results = {claim.claim_id: RULES[claim.claim_id](files) for claim in CLAIMS}
+    if config is None:
+        return results
+    return stability(files, RULES, results, config.stability_bootstrap, config.stability_seed, config.unstable_below)

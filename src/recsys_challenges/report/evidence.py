@@ -6,19 +6,29 @@ Every metrics file (``reports/metrics/<technique>/<dataset>.json``) has the core
      "summary": {method: {metric: {"mean", "std", "n", "ci95", "values"}}}, ...}
 
 with per-seed ``values`` in seed order, so two methods of one file can be compared seed by seed.
+
+Verdict scale (:data:`Verdict`): ``reproduced`` / ``partly reproduced`` / ``not reproduced`` as the
+claim's rule says; ``inconclusive`` when the data cannot tell two of those apart (some evidence has a
+CI that includes 0 *and* the effect the paper reports, :func:`decide`); ``untestable`` when a
+rule's own control (a positive control, an oracle ceiling) shows that the harness cannot see the
+effect; ``no data``. Each verdict also gets a *stability* (:mod:`recsys_challenges.report.stability`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.stats import mean_ci
 
-Verdict = Literal["reproduced", "partly reproduced", "not reproduced", "no data"]
+Verdict = Literal["reproduced", "partly reproduced", "not reproduced", "inconclusive", "untestable", "no data"]
+Outcome = Literal["pass", "fail", "inconclusive"]
+
 CORE_KEYS = ("technique", "dataset", "data_kind", "seeds", "summary")
 
 
@@ -79,9 +89,25 @@ def ci_below(summary: dict[str, Any], threshold: float = 0.0) -> bool:
     return summary["ci95"] is not None and summary["ci95"][1] < threshold
 
 
+def outcome_of(passes: bool, ci95: list[float] | None, paper_effect: float | None, direction: int = 1) -> Outcome:
+    """``pass`` when the rule's test passes; ``inconclusive`` when it does not but the 95% CI (oriented
+    by ``direction``: +1 when larger supports the claim, -1 when smaller does) still reaches the
+    paper's effect, so the data cannot rule it out (no CI, one seed, counts as that too); else ``fail``.
+    Without a ``paper_effect`` every non-pass is a ``fail``."""
+    if passes:
+        return "pass"
+    if paper_effect is None:
+        return "fail"
+    if ci95 is None:
+        return "inconclusive"
+    upper = ci95[1] if direction > 0 else -ci95[0]
+    return "inconclusive" if upper >= abs(paper_effect) else "fail"
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One number behind a verdict: what was compared, on which data, and whether it passes the rule."""
+    """One number behind a verdict: what was compared, on which data, whether it passes the rule, and
+    its :func:`outcome_of` against the effect the paper reports (on the same scale as ``mean``)."""
 
     dataset: str
     data_kind: str
@@ -90,28 +116,95 @@ class Evidence:
     ci95: list[float] | None
     n: int
     passes: bool
+    outcome: Outcome = "fail"
+    paper_effect: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.passes and self.outcome != "pass":
+            object.__setattr__(self, "outcome", "pass")
 
     @classmethod
-    def of(cls, file: MetricsFile, quantity: str, summary: dict[str, Any], passes: bool) -> Evidence:
-        return cls(file.dataset, file.data_kind, quantity, summary["mean"], summary["ci95"], summary["n"], passes)
+    def of(
+        cls,
+        file: MetricsFile,
+        quantity: str,
+        summary: dict[str, Any],
+        passes: bool,
+        paper_effect: float | None = None,
+        direction: int = 1,
+    ) -> Evidence:
+        outcome = outcome_of(passes, summary["ci95"], paper_effect, direction)
+        return cls(
+            file.dataset, file.data_kind, quantity, summary["mean"], summary["ci95"], summary["n"], passes, outcome,
+            None if paper_effect is None else direction * abs(paper_effect),
+        )
 
 
 @dataclass(frozen=True)
 class ClaimResult:
+    """A claim's verdict; ``stability`` is the share of seed re-draws giving the same verdict and
+    ``tipped_by`` the dataset whose evidence changes most often in the draws that disagree."""
+
     claim_id: str
     verdict: Verdict
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
+    stability: float | None = None
+    tipped_by: str | None = None
+    unstable: bool = False
 
 
-def count_passing(evidence: list[Evidence], data_kind: str = "real", quantity: str | None = None) -> tuple[int, int]:
+def count_passing(
+    evidence: list[Evidence], data_kind: str = "real", quantity: str | None = None, lenient: bool = False
+) -> tuple[int, int]:
     """(datasets where every piece of evidence passes, datasets with evidence), for one data kind,
-    optionally only the evidence whose ``quantity`` starts with ``quantity``."""
+    optionally only the evidence whose ``quantity`` starts with ``quantity``. ``lenient`` counts
+    inconclusive evidence as passing (the best case the data allow)."""
+    accepted = ("pass", "inconclusive") if lenient else ("pass",)
     by_dataset: dict[str, list[bool]] = {}
     for item in evidence:
         if item.data_kind == data_kind and (quantity is None or item.quantity.startswith(quantity)):
-            by_dataset.setdefault(item.dataset, []).append(item.passes)
+            by_dataset.setdefault(item.dataset, []).append(item.outcome in accepted)
     return sum(all(v) for v in by_dataset.values()), len(by_dataset)
+
+
+Count = Callable[..., tuple[int, int]]
+
+
+def decide(claim_id: str, evidence: list[Evidence], verdict_of: Callable[[Count], Verdict], reason: str) -> ClaimResult:
+    """The verdict of ``verdict_of(count)``, where ``count(data_kind="real", quantity=None)`` is
+    :func:`count_passing` over ``evidence``; computed with inconclusive evidence as failing and as
+    passing. When the two differ the data cannot tell them apart and the verdict is ``inconclusive``."""
+    strict = verdict_of(partial(count_passing, evidence))
+    lenient = verdict_of(partial(count_passing, evidence, lenient=True))
+    if strict == lenient:
+        return ClaimResult(claim_id, strict, reason, evidence)
+    open_sets = sorted({f"{e.dataset}" for e in evidence if e.outcome == "inconclusive"})
+    reason += (
+        f"; inconclusive: the data cannot tell '{strict}' from '{lenient}' (CIs that include both 0 and the "
+        f"paper's effect on {', '.join(open_sets)})"
+    )
+    return ClaimResult(claim_id, "inconclusive", reason, evidence)
+
+
+def with_seeds(file: MetricsFile, positions: list[int]) -> MetricsFile:
+    """``file`` as if only the seeds at ``positions`` (repeats allowed) had been run: every summary
+    dict with one per-seed value per seed is recomputed by :func:`mean_ci`; summaries whose CI is not
+    a Student-t over seeds carry ``"ci_method"`` (other than ``"t"``) and are kept as they are."""
+    n = len(file.seeds)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            values = node.get("values")
+            if isinstance(values, list) and len(values) == n and "mean" in node and node.get("ci_method", "t") == "t":
+                return node | mean_ci([values[i] for i in positions])
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
+            return [walk(item) for item in node]
+        return node
+
+    content = walk(file.content) | {"seeds": [file.seeds[i] for i in positions]}
+    return replace(file, seeds=content["seeds"], content=content)
 
 
 def enough(counts: tuple[int, int]) -> bool:

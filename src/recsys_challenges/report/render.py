@@ -19,8 +19,20 @@ VERDICT_MARK = {
     "reproduced": "reproduced",
     "partly reproduced": "partly reproduced",
     "not reproduced": "NOT reproduced",
+    "inconclusive": "inconclusive",
+    "untestable": "untestable",
     "no data": "no data",
 }
+
+
+def stability_text(result: ClaimResult) -> str:
+    """``0.97``, or ``UNSTABLE 0.66 (tipped by citeseer)`` below the report's threshold."""
+    if result.stability is None:
+        return "n/a"
+    if not result.unstable:
+        return f"{result.stability:.2f}"
+    tipped = f" (tipped by {result.tipped_by})" if result.tipped_by else ""
+    return f"UNSTABLE {result.stability:.2f}{tipped}"
 
 
 @dataclass(frozen=True)
@@ -63,12 +75,24 @@ def claims_markdown(texts: list[ClaimText], results: dict[str, ClaimResult]) -> 
         "seeds (per-seed paired differences where two methods are compared) unless stated otherwise.",
         '"Enough" datasets: at least half of the real ones and at least two (all of them if fewer exist).',
         "",
-        "| claim | technique | verdict | why |",
-        "|---|---|---|---|",
+        "Verdicts: *reproduced* / *partly reproduced* / *not reproduced* as each rule says; *inconclusive*",
+        "when evidence whose CI includes both 0 and the paper's reported effect could change the verdict",
+        "(the data cannot tell); *untestable* when the rule's own control (a positive control, an oracle",
+        "ceiling) shows the harness cannot see the effect; *no data*. Evidence outcomes: *pass* (CI beyond",
+        "0 the claimed way), *inconclusive* (CI includes 0 and reaches the paper's effect), *fail*.",
+        "**Stability**: the share of seed re-draws (each seed left out once, then bootstrap resamples of",
+        "the seeds) whose verdict equals the one shown; below the threshold in `params.yaml: report`",
+        "the verdict is marked UNSTABLE with the dataset whose evidence flips most often.",
+        "",
+        "| claim | technique | verdict | stability | why |",
+        "|---|---|---|---|---|",
     ]
     for text in texts:
         result = results[text.claim_id]
-        lines.append(f"| {text.claim_id} {text.title} | {text.technique} | **{VERDICT_MARK[result.verdict]}** | {result.reason} |")
+        lines.append(
+            f"| {text.claim_id} {text.title} | {text.technique} | **{VERDICT_MARK[result.verdict]}** | "
+            f"{stability_text(result)} | {result.reason} |"
+        )
     for text in texts:
         result = results[text.claim_id]
         lines += [
@@ -77,17 +101,21 @@ def claims_markdown(texts: list[ClaimText], results: dict[str, ClaimResult]) -> 
             "",
             f"> {text.statement}",
             "",
-            f"**Verdict: {VERDICT_MARK[result.verdict]}.** {result.reason}",
+            f"**Verdict: {VERDICT_MARK[result.verdict]}** (stability {stability_text(result)}). {result.reason}",
             "",
             f"*Rule:* {text.rule}",
             "",
         ]
         if result.evidence:
-            lines += ["| dataset | data | quantity | mean | 95% CI | seeds | passes |", "|---|---|---|---|---|---|---|"]
+            lines += [
+                "| dataset | data | quantity | mean | 95% CI | seeds | paper's effect | outcome |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
             for item in result.evidence:
+                effect = "" if item.paper_effect is None else _format_number(item.paper_effect)
                 lines.append(
                     f"| {item.dataset} | {item.data_kind} | {item.quantity} | {_format_number(item.mean)} | "
-                    f"{_ci(item)} | {item.n} | {'yes' if item.passes else 'no'} |"
+                    f"{_ci(item)} | {item.n} | {effect} | {item.outcome} |"
                 )
             lines.append("")
         if result.verdict != "no data":
@@ -100,6 +128,9 @@ def claims_json(texts: list[ClaimText], results: dict[str, ClaimResult]) -> str:
         text.claim_id: asdict(text) | {
             "verdict": results[text.claim_id].verdict,
             "reason": results[text.claim_id].reason,
+            "stability": results[text.claim_id].stability,
+            "tipped_by": results[text.claim_id].tipped_by,
+            "unstable": results[text.claim_id].unstable,
             "evidence": [asdict(e) for e in results[text.claim_id].evidence],
         }
         for text in texts
@@ -114,9 +145,12 @@ def gallery_markdown(figures: list[Figure], results: dict[str, ClaimResult], tex
         "Every figure of the pipeline with one paragraph each; verdicts and numbers in [claims.md](claims.md).",
         "Open [index.html](index.html) for the same page offline in a browser.",
         "",
-        "| claim | verdict |",
-        "|---|---|",
-        *[f"| {t.claim_id} {t.title} | {VERDICT_MARK[results[t.claim_id].verdict]} |" for t in texts],
+        "| claim | verdict | stability |",
+        "|---|---|---|",
+        *[
+            f"| {t.claim_id} {t.title} | {VERDICT_MARK[results[t.claim_id].verdict]} | {stability_text(results[t.claim_id])} |"
+            for t in texts
+        ],
     ]
     for technique in sorted({f.technique for f in figures}):
         lines += ["", f"## {technique}"]
@@ -129,6 +163,7 @@ def gallery_html(figures: list[Figure], results: dict[str, ClaimResult], texts: 
     rows = "".join(
         f"<tr><td>{html.escape(t.claim_id)} {html.escape(t.title)}</td>"
         f"<td class='{results[t.claim_id].verdict.replace(' ', '-')}'>{VERDICT_MARK[results[t.claim_id].verdict]}</td>"
+        f"<td>{html.escape(stability_text(results[t.claim_id]))}</td>"
         f"<td>{html.escape(results[t.claim_id].reason)}</td></tr>"
         for t in texts
     )
@@ -147,8 +182,9 @@ def gallery_html(figures: list[Figure], results: dict[str, ClaimResult], texts: 
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
         "img{max-width:100%;border:1px solid #eee}figure{margin:2em 0}figcaption{margin-top:.5em}"
         ".reproduced{background:#d9f2d9}.partly-reproduced{background:#fff3cd}.not-reproduced{background:#f8d7da}"
+        ".inconclusive,.untestable{background:#e2e3e5}"
         "</style></head><body><h1>recsys-challenges: claims of the talk</h1>"
-        f"<table><tr><th>claim</th><th>verdict</th><th>why</th></tr>{rows}</table>"
+        f"<table><tr><th>claim</th><th>verdict</th><th>stability</th><th>why</th></tr>{rows}</table>"
         f"<p>Numbers and rules: claims.md.</p>{''.join(sections)}</body></html>\n"
     )
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_file
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")

@@ -13,6 +13,7 @@ import json
 from fnmatch import fnmatch
 from pathlib import Path
 
+from recsys_challenges.config import load_section
 from recsys_challenges.report.claims import CLAIMS, judge
 from recsys_challenges.report.evidence import ClaimResult, Evidence, load_metrics
 from recsys_challenges.report.render import (
@@ -23,6 +24,7 @@ from recsys_challenges.report.render import (
     gallery_markdown,
     write_text,
 )
+from recsys_challenges.report.stability import ReportConfig
 
 REPORTS = Path("reports")
 
@@ -91,7 +93,10 @@ def load_results(path: Path) -> dict[str, ClaimResult]:
     """The verdicts written by ``report`` (claims.json), for the gallery."""
     payload = json.loads(path.read_text())
     return {
-        claim_id: ClaimResult(claim_id, entry["verdict"], entry["reason"], [Evidence(**e) for e in entry["evidence"]])
+        claim_id: ClaimResult(
+            claim_id, entry["verdict"], entry["reason"], [Evidence(**e) for e in entry["evidence"]],
+            entry["stability"], entry["tipped_by"], entry["unstable"],
+        )
         for claim_id, entry in payload.items()
     }
 
@@ -99,13 +104,15 @@ def load_results(path: Path) -> dict[str, ClaimResult]:
 def main_claims(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="report", description="Claim verdicts from reports/metrics/**.json")
     parser.add_argument("--root", type=Path, default=REPORTS)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    results = judge(load_metrics(args.root / "metrics"))
+    results = judge(load_metrics(args.root / "metrics"), load_section(ReportConfig, "report", args.params))
     texts = list(CLAIMS)
     write_text(args.root / "claims.md", claims_markdown(texts, results))
     write_text(args.root / "claims.json", claims_json(texts, results))
     for claim_id, result in results.items():
-        print(f"{claim_id}: {result.verdict}: {result.reason}")
+        stable = "n/a" if result.stability is None else f"{result.stability:.2f}"
+        print(f"{claim_id}: {result.verdict} (stability {stable}): {result.reason}")
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_challenges.data.formats import load_table
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 
 
 @dataclass(frozen=True)

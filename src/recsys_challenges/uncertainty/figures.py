@@ -23,9 +23,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from recsys_challenges.config import load_section
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
-from recsys_challenges.report.style import save_png, setup
+from recsys_challenges.plotting import save_png, setup
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
 from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys_challenges.data.schema import DataError
+from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir, write_json
 
 PREDICTIONS_ROOT = Path("data/uncertainty/predictions")

@@ -21,7 +21,8 @@ import pandas as pd
 
 from recsys_challenges.data.formats import GraphData, canonical_edges
 from recsys_challenges.data.readers import ReadReport, iter_lines
-from recsys_challenges.data.schema import DataError, read_csv, require_columns, require_integer, require_rows
+from recsys_challenges.data.schema import read_csv, require_columns, require_integer, require_rows
+from recsys_challenges.errors import DataError
 
 ALSO_BOUGHT = "customers who bought u also bought v"
 BOUGHT_BEFORE = "a customer reviewed (bought) u strictly before v"

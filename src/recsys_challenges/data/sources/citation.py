@@ -16,7 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_challenges.data.formats import GraphData, canonical_edges
-from recsys_challenges.data.schema import DataError, read_csv, require_columns, require_integer
+from recsys_challenges.data.schema import read_csv, require_columns, require_integer
+from recsys_challenges.errors import DataError
 
 CITES = "u cites v"
 

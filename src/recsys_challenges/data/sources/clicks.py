@@ -14,7 +14,6 @@ import pandas as pd
 
 from recsys_challenges.data.formats import TableData
 from recsys_challenges.data.schema import (
-    DataError,
     read_csv,
     require_columns,
     require_finite,
@@ -23,6 +22,7 @@ from recsys_challenges.data.schema import (
     require_nullable_number,
     require_rows,
 )
+from recsys_challenges.errors import DataError
 
 CRITEO_INT = [f"I{i}" for i in range(1, 14)]
 CRITEO_CAT = [f"C{i}" for i in range(1, 27)]

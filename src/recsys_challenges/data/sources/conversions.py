@@ -26,7 +26,8 @@ import pandas as pd
 
 from recsys_challenges.data.formats import TableData
 from recsys_challenges.data.readers import ReadReport, complete_lines
-from recsys_challenges.data.schema import DataError, read_csv_chunks, require_nullable_number, require_rows
+from recsys_challenges.data.schema import read_csv_chunks, require_nullable_number, require_rows
+from recsys_challenges.errors import DataError
 
 NUMERIC = [f"I{i}" for i in range(1, 9)]
 CATEGORICAL = [f"C{i}" for i in range(1, 10)]

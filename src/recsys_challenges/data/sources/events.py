@@ -15,7 +15,8 @@ import pandas as pd
 
 from recsys_challenges.data.formats import TableData
 from recsys_challenges.data.readers import ReadReport, complete_lines
-from recsys_challenges.data.schema import DataError, read_csv_chunks, require_in, require_integer, require_range, require_rows
+from recsys_challenges.data.schema import read_csv_chunks, require_in, require_integer, require_range, require_rows
+from recsys_challenges.errors import DataError
 
 COLUMNS = ["user_id", "item_id", "category_id", "behavior", "timestamp"]
 BEHAVIORS = ["pv", "cart", "fav", "buy"]
