@@ -195,7 +195,7 @@ def test_c5_is_untestable_when_the_ceiling_is_in_the_noise_everywhere(tmp_path):
         write(tmp_path, "delayed", name, delayed(clear(0.02), clear(-0.01), clear(0.0), ceiling=noise(0.0)), kind)
     result = judge(load_metrics(tmp_path))["C5"]
     assert result.verdict == "untestable"
-    assert "taobao nll (lower is better: sign flipped) +0.0000" in result.reason
+    assert "taobao nll +0.0000 [-0.1242, +0.1242]" in result.reason
     assert "sim auc +0.0000 [-0.1242, +0.1242]" in result.reason
     assert {e.quantity.split(": ")[0] for e in result.evidence} == {"ceiling"}
 

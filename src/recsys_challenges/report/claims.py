@@ -224,18 +224,19 @@ def rule_c4(files: list[MetricsFile]) -> ClaimResult:
 
 
 def rule_c5(files: list[MetricsFile]) -> ClaimResult:
-    evidence, ceilings, blind = [], [], []
+    evidence, ceilings, sizes, blind = [], [], [], []
     for file in _of(files, "delayed"):
         for metric in _informative(file):
             if file.has(CEILING, metric):
                 ceiling = _paired(file, CEILING, NO_SIGNALS, metric, prefix="ceiling: ")
                 ceilings.append(ceiling)
                 size = f"{file.dataset} {metric} {ceiling.mean:+.4f} [{_span(ceiling.ci95)}]"
+                sizes.append(size)
                 if not ceiling.passes:  # no signal-aware weight can beat ES-DFM here: no test
                     blind.append(size)
                     continue
             evidence += [_paired(file, SIGNALS, NO_SIGNALS, metric), _paired(file, SIGNALS_FSIW, NO_SIGNALS_FSIW, metric)]
-    sizes = "; ".join(f"{c.dataset} {c.quantity.split(': ')[-1]} {c.mean:+.4f} [{_span(c.ci95)}]" for c in ceilings)
+    sizes = "; ".join(sizes)
     if not evidence and ceilings:
         return ClaimResult(
             "C5", "untestable",
