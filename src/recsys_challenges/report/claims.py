@@ -42,6 +42,7 @@ RANKING_BASELINES = ("sage", "shallow", "gravity_gae", "popularity")
 SIGNALS, NO_SIGNALS = "pcaw", "esdfm"
 SIGNALS_FSIW, NO_SIGNALS_FSIW = "pcaw_fsiw", "fsiw"
 UNIT_WEIGHTS = "esdfm_unit"  # ES-DFM's ingestion with every weight 1: what the weights add (C4)
+EVIDENCE_ROUTE, EVIDENCE_BASE = "defuse_signals", "defuse"  # DEFUSE's label correction with / without signals
 CEILING = "pcaw_oracle"  # fake negatives weighted 0 by their true flip: the most any signal-aware weight can add (C5)
 STREAM_METRICS = ("auc", "pr_auc", "nll")
 LOWER_IS_BETTER = {"nll"}
@@ -236,6 +237,8 @@ def rule_c5(files: list[MetricsFile]) -> ClaimResult:
                     blind.append(size)
                     continue
             evidence += [_paired(file, SIGNALS, NO_SIGNALS, metric), _paired(file, SIGNALS_FSIW, NO_SIGNALS_FSIW, metric)]
+            if file.has(EVIDENCE_ROUTE, metric) and file.has(EVIDENCE_BASE, metric):
+                evidence.append(_paired(file, EVIDENCE_ROUTE, EVIDENCE_BASE, metric))
     sizes = "; ".join(sizes)
     if not evidence and ceilings:
         return ClaimResult(
@@ -252,7 +255,8 @@ def rule_c5(files: list[MetricsFile]) -> ClaimResult:
     reason = (
         f"weights conditioned on pre-conversion signals ({SIGNALS}) beat the same weights without them "
         f"({NO_SIGNALS}) on every testable metric on {_counts(real)} real and {_counts(simulated)} simulated "
-        f"streams ({SIGNALS_FSIW} vs {NO_SIGNALS_FSIW} shown for context); ceilings ({CEILING} - {NO_SIGNALS}): "
+        f"streams ({SIGNALS_FSIW} vs {NO_SIGNALS_FSIW} and signals as evidence, {EVIDENCE_ROUTE} vs {EVIDENCE_BASE}, "
+        f"shown for context); ceilings ({CEILING} - {NO_SIGNALS}): "
         f"{sizes or 'not measured'}; untestable (ceiling CI includes 0): {', '.join(blind) or 'none'}"
     )
 
@@ -364,8 +368,9 @@ CLAIMS: tuple[ClaimText, ...] = (
         "(fake negatives weighted 0 by their true future flip, the best any signal-aware weight can do) minus "
         "ES-DFM; where its paired CI includes 0 the metric is untestable, and C5 is untestable when that holds "
         "everywhere. On the testable metrics: the paired gap between the signal-aware weights and ES-DFM's "
-        "weights, the same weights without signals (the FSIW pair for context). Reproduced: CI above 0 on every "
-        "such metric on enough real streams and on a simulated one; partly: on at least one stream; else not. "
+        "weights, the same weights without signals (for context: the FSIW pair, and DEFUSE with vs without "
+        "signals, the signals-as-evidence route). Reproduced: CI above 0 on every such metric on enough real "
+        "streams and on a simulated one; partly: on at least one stream; else not. "
         "Why the ceiling decides: the CVR model f(x) never sees the signals, so its expected weighted loss depends "
         "on a negative's weight only through the weight's average over the signals given x, which a calibrated "
         "flip model with or without signals gets equally right. Signals can therefore only help by fixing the "
