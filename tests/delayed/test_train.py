@@ -98,3 +98,21 @@ def test_controls_share_esdfm_ingestion_and_signal_lines_see_the_main_strength(s
     # esdfm_true is a simulator control: gone on real data
     real = meta | {"data_kind": "real"}
     assert "esdfm_true" not in train.stream_lines(real, TRAIN, PROTOCOL)
+
+
+def test_item_age_is_the_time_since_the_items_first_click(sim_table):
+    from recsys_challenges.delayed import conversions
+
+    meta = conversions.read_meta(sim_table)
+    first_seen = train.item_first_seen(sim_table, meta, "C1")
+    clicks = next(conversions.iter_clicks(sim_table))
+    age = train.item_age(first_seen, clicks, meta, "C1")
+    assert np.all(age >= 0)
+    # recount by hand for a few clicks: the earliest click on the same campaign in the whole table
+    table = conversions.load_table(sim_table).clicks
+    for i in (0, 100, 4000):
+        same = table["C1"] == clicks.categorical[i, 0]
+        assert age[i] == clicks.click_ts[i] - table.loc[same, "click_ts"].min()
+    assert train.item_first_seen(sim_table, meta, None) is None
+    with pytest.raises(ConfigError, match="item_field"):
+        train.item_first_seen(sim_table, meta, "no_such_field")

@@ -119,3 +119,21 @@ def test_defuse_is_unbiased_for_a_fixed_x():
         expected = p_ip * bce(1.0, 1 + p_dp) + (p_dp + p_neg) * bce(z, 1 + p_dp) + p_dp * bce(1.0, 0.0)
         truth = (1 + p_dp) * ((p_ip + p_dp) * -math.log(f) + p_neg * -math.log(1 - f))
         assert expected == pytest.approx(truth)
+
+
+def test_reliability_table_by_hand():
+    import numpy as np
+
+    from recsys_challenges.delayed.auxiliary import reliability
+
+    # 4 rows: signals seen 0, 0, 1, 3; head 0 on every row, head 1 masked out on the last
+    probabilities = np.array([[0.1, 0.9], [0.3, 0.7], [0.5, 0.4], [0.8, 0.2]])
+    labels = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    masks = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    table = {(r["head"], r["group"]): (r["rows"], r["predicted"], r["observed"])
+             for r in reliability(probabilities, labels, masks, np.array([0, 0, 1, 3]), ("dp", "rn"))}
+    assert table[("dp", "no_signal")] == (2, 0.2, 0.5)
+    assert table[("dp", "one_signal")] == (1, 0.5, 1.0)
+    assert table[("dp", "two_or_more")] == (1, 0.8, 1.0)
+    assert table[("rn", "no_signal")] == (2, 0.8, 1.0)
+    assert table[("rn", "two_or_more")] == (0, None, None)
