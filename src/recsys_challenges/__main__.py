@@ -1,3 +1,8 @@
-from recsys_challenges.cli import main
+# the determinism pins go into the environment before anything imports numpy or torch
+from recsys_challenges import determinism
+
+determinism.apply()
+
+from recsys_challenges.cli import main  # noqa: E402  (after the pins, on purpose)
 
 raise SystemExit(main())
