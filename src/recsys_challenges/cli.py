@@ -17,6 +17,8 @@ from recsys_challenges.errors import ConfigError, DataError
 STAGES: dict[str, str] = {
     "fetch": "recsys_challenges.data.fetch:main",
     "prepare": "recsys_challenges.data.prepare:main",
+    "prepare-local": "recsys_challenges.data.prepare:main_local",
+    "add-dataset": "recsys_challenges.data.add:main",
     "profile": "recsys_challenges.profiles:main",
     "bench": "recsys_challenges.bench:main",
     "delayed-conversions": "recsys_challenges.delayed.build:main",

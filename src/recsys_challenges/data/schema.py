@@ -136,3 +136,15 @@ def require_rows(count: int, minimum: int, file: Path | str, what: str = "rows")
     """At least ``minimum`` records were read (an empty or cut-short file is an error)."""
     if count < minimum:
         raise DataError(f"{file}: read {count} {what}, expected at least {minimum}")
+
+
+def require_present(frame: pd.DataFrame, columns: Iterable[str], file: Path | str) -> None:
+    """No missing or empty value in ``columns`` (ids, event names, timestamps)."""
+    for column in columns:
+        values = frame[column]
+        bad = values.isna() | (values.astype(str).str.strip() == "")
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{file}: column {column!r} has {int(bad.sum())} missing value(s), first at row {frame.index[first]}"
+            )

@@ -3,6 +3,7 @@
 The dataset's ``builder`` (params ``delayed.datasets.<name>.builder``) picks the function:
 
 * ``taobao_events``: from a prepared Taobao UserBehavior log (``data/prepared/<name>``);
+* ``event_log``: from a user's event log prepared by ``prepare-local`` (parser ``event_log``);
 * ``criteo_conversion_logs``: from the prepared Criteo conversion logs (full profile, manual download);
 * ``simulator``: calibrate the simulator on another conversion table (``input``), print the fitted
   rates, and write a simulated stream of ``rows`` clicks chunk by chunk.
@@ -31,6 +32,11 @@ from recsys_challenges.io import atomic_dir, progress
 
 def build_taobao(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
     table = conversions.taobao_events(load_prepared(spec.input), window_s)
+    return conversions.write_table(table, out)
+
+
+def build_event_log(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
+    table = conversions.event_log(load_prepared(spec.input), window_s)
     return conversions.write_table(table, out)
 
 
@@ -121,6 +127,7 @@ def build_simulator(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, An
 
 BUILDERS: dict[str, Callable[[DatasetSpec, int, Path], dict[str, Any]]] = {
     "taobao_events": build_taobao,
+    "event_log": build_event_log,
     "criteo_conversion_logs": build_criteo,
     "simulator": build_simulator,
 }

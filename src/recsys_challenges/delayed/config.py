@@ -14,7 +14,7 @@ from recsys_challenges.config import require
 
 HOUR = 3600
 
-Builder = Literal["taobao_events", "criteo_conversion_logs", "simulator"]
+Builder = Literal["taobao_events", "event_log", "criteo_conversion_logs", "simulator"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SimulatorParams:
 class DatasetSpec:
     """``delayed.datasets.<name>``: how the dataset's conversion table is built, and its batch size.
 
-    ``input`` is the prepared event/click log (builders ``taobao_events``, ``criteo_conversion_logs``)
+    ``input`` is the prepared event/click log (builders ``taobao_events``, ``event_log``, ``criteo_conversion_logs``)
     or, for ``simulator``, the conversion table whose rates the simulator is calibrated to.
     """
 
@@ -97,7 +97,7 @@ class DatasetSpec:
 
     @property
     def data_kind(self) -> str:
-        return "simulated" if self.builder == "simulator" else "real"
+        return {"simulator": "simulated", "event_log": "user"}.get(self.builder, "real")
 
 
 @dataclass(frozen=True)

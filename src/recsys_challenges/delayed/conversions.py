@@ -34,7 +34,7 @@ Schema
 
 ``meta.json``: ``window_s``, ``origin_ts`` (the local midnight the time slots are aligned to),
 ``horizon_ts`` (the log ends there: a label is final only if ``click_ts + window_s <= horizon_ts``),
-``categorical``, ``numeric``, ``signal_kinds``, ``data_kind`` (real/simulated), counts and ``stats``.
+``categorical``, ``numeric``, ``signal_kinds``, ``data_kind`` (real/simulated/user), counts and ``stats``.
 
 Taobao choices (builder ``taobao_events``), documented because they decide what a click is:
 
@@ -100,9 +100,22 @@ def taobao_events(events: pd.DataFrame, window_s: int) -> ConversionTable:
         events: ``user_id, item_id, category_id, behavior (pv/cart/fav/buy), timestamp``.
         window_s: attribution window in seconds.
     """
-    require_columns(events, ["user_id", "item_id", "category_id", "behavior", "timestamp"], "taobao events")
+    return _from_events(events, window_s, taobao.WINDOW_START, "taobao_events", "real")
+
+
+def event_log(events: pd.DataFrame, window_s: int) -> ConversionTable:
+    """Clicks, conversions and signals of a user's event log prepared by the ``event_log`` parser
+    (``data/sources/files.py``: its events mapped onto the Taobao behaviors), with the Taobao choices
+    of the module docstring. The time slots are aligned to the UTC midnight before the first event."""
+    origin = int(events["timestamp"].min()) // 86400 * 86400 if len(events) else 0
+    return _from_events(events, window_s, origin, "event_log", "user")
+
+
+def _from_events(events: pd.DataFrame, window_s: int, origin: int, builder: str, data_kind: str) -> ConversionTable:
+    """The conversion table of an event log with Taobao's columns (``taobao_events``), slots aligned to ``origin``."""
+    require_columns(events, ["user_id", "item_id", "category_id", "behavior", "timestamp"], f"{builder} events")
     if len(events) == 0:
-        raise DataError("taobao events: the log is empty")
+        raise DataError(f"{builder} events: the log is empty")
     frame = events.reset_index(drop=True).assign(row=np.arange(len(events)))
     frame = frame.sort_values(["user_id", "item_id", "timestamp", "row"], kind="stable")
     views = frame[frame["behavior"] == "pv"]
@@ -129,7 +142,6 @@ def taobao_events(events: pd.DataFrame, window_s: int) -> ConversionTable:
         "ts": signals["timestamp"].to_numpy(np.int64),
     }).sort_values(["click_id", "ts"], kind="stable").reset_index(drop=True)
 
-    origin = taobao.WINDOW_START
     clicks = pd.DataFrame({
         "click_id": clicks["click_id"].to_numpy(np.int64),
         "click_ts": clicks["click_ts"].to_numpy(np.int64),
@@ -140,8 +152,8 @@ def taobao_events(events: pd.DataFrame, window_s: int) -> ConversionTable:
         "hour": hour_of_day(clicks["click_ts"].to_numpy(), origin),
     })
     meta = {
-        "builder": "taobao_events",
-        "data_kind": "real",
+        "builder": builder,
+        "data_kind": data_kind,
         "window_s": int(window_s),
         "origin_ts": int(origin),
         "horizon_ts": int(frame["timestamp"].max()) + 1,

@@ -39,7 +39,7 @@ HIGHLIGHT = {"oracle": "#555555", "vanilla": "#d62728", "pcaw": "#1f77b4", "pcaw
 
 
 def title(payload: dict[str, Any]) -> str:
-    kind = "real data" if payload["data_kind"] == "real" else "simulated, calibrated to Taobao"
+    kind = {"real": "real data", "user": "user data"}.get(payload["data_kind"], "simulated, calibrated to Taobao")
     return f"{payload['dataset']} ({kind})"
 
 

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
+from recsys_challenges.data.formats import PREPARED_ROOT, load_graph, read_meta
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.metrics import (
     degree_buckets,
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "technique": "directed",
         "dataset": args.dataset,
-        "data_kind": "real",
+        "data_kind": read_meta(PREPARED_ROOT / args.dataset).get("data_kind", "real"),  # "user": prepare-local
         "seeds": experiment.seeds,
         "summary": {m: _summarise([run[m] for run in overall_runs]) for m in all_methods},
         "by_degree": {

@@ -404,8 +404,22 @@ RULES: dict[str, Rule] = {
 
 def judge(files: list[MetricsFile], config: ReportConfig | None = None) -> dict[str, ClaimResult]:
     """The verdict of every claim, from the metrics files alone; with ``config``, also each verdict's
-    stability under re-drawn seeds."""
-    results = {claim.claim_id: RULES[claim.claim_id](files) for claim in CLAIMS}
-    if config is None:
-        return results
-    return stability(files, RULES, results, config.stability_bootstrap, config.stability_seed, config.unstable_below)
+    stability under re-drawn seeds.
+
+    A user's own datasets (``data_kind: "user"``, README "Your own data") are judged apart: their
+    evidence is listed with each claim's, but the verdict, its reason and its stability come from
+    the other files only, unless ``config.count_user_data`` (then they count as real datasets,
+    named "<dataset> (user data)")."""
+    own = [f for f in files if f.data_kind == "user"]
+    counted = [f for f in files if f.data_kind != "user"]
+    if config is not None and config.count_user_data:
+        counted += [replace(f, dataset=f"{f.dataset} (user data)", data_kind="real") for f in own]
+        own = []
+    results = {claim.claim_id: RULES[claim.claim_id](counted) for claim in CLAIMS}
+    if config is not None:
+        results = stability(counted, RULES, results, config.stability_bootstrap, config.stability_seed,
+                            config.unstable_below)
+    if own:
+        results = {key: replace(result, evidence=result.evidence + RULES[key](own).evidence)
+                   for key, result in results.items()}
+    return results

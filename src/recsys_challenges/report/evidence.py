@@ -2,7 +2,7 @@
 
 Every metrics file (``reports/metrics/<technique>/<dataset>.json``) has the core layout
 
-    {"technique", "dataset", "data_kind": "real" | "simulated", "seeds": [...],
+    {"technique", "dataset", "data_kind": "real" | "simulated" | "user", "seeds": [...],
      "summary": {method: {metric: {"mean", "std", "n", "ci95", "values"}}}, ...}
 
 with per-seed ``values`` in seed order, so two methods of one file can be compared seed by seed.
@@ -30,6 +30,7 @@ Verdict = Literal["reproduced", "partly reproduced", "not reproduced", "inconclu
 Outcome = Literal["pass", "fail", "inconclusive"]
 
 CORE_KEYS = ("technique", "dataset", "data_kind", "seeds", "summary")
+DATA_KINDS = ("real", "simulated", "user")  # user: a dataset of one's own (prepare-local), listed, never counted
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ def load_metrics(root: Path | str) -> list[MetricsFile]:
         missing = [k for k in CORE_KEYS if k not in content]
         if missing:
             raise DataError(f"{path}: missing key(s) {', '.join(missing)} of the metrics layout")
-        if content["data_kind"] not in ("real", "simulated"):
-            raise DataError(f"{path}: data_kind must be 'real' or 'simulated', got {content['data_kind']!r}")
+        if content["data_kind"] not in DATA_KINDS:
+            raise DataError(f"{path}: data_kind must be one of {', '.join(DATA_KINDS)}, got {content['data_kind']!r}")
         files.append(
             MetricsFile(content["technique"], content["dataset"], content["data_kind"], list(content["seeds"]), content, path)
         )

@@ -87,6 +87,7 @@ class ReportConfig:
     stability_bootstrap: int    # bootstrap resamples of the seeds, after the leave-one-seed-out draws
     stability_seed: int
     unstable_below: float       # a verdict reproduced by fewer draws than this share is marked unstable
+    count_user_data: bool = False  # a user's own datasets (data_kind "user") count toward verdicts as real ones
 
     def __post_init__(self) -> None:
         require(self.stability_bootstrap >= 0, f"stability_bootstrap must be >= 0, got {self.stability_bootstrap}")

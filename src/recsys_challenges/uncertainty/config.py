@@ -25,20 +25,22 @@ def dataset_stage_parser(prog: str, description: str, out_help: str) -> argparse
 class DatasetParams:
     """``uncertainty.datasets.<name>``: where a dataset is and how to read it.
 
-    ``loader`` names an entry of :data:`recsys_challenges.uncertainty.datasets.LOADERS`;
+    ``loader`` names an entry of :data:`recsys_challenges.uncertainty.datasets.LOADERS` (or is
+    ``scores``: a user's own score and uncertainty); ``kind`` is ``user`` for a user's own data;
     ``negative_keep`` is the fraction of training negatives kept (differential sampling, as in
     Criteo's logs; 1 keeps all). Hold-out and test rows are never down-sampled.
     """
 
     folder: str
     loader: str
-    kind: Literal["real", "simulated"]
+    kind: Literal["real", "simulated", "user"]
     negative_keep: float = 1.0
 
     def __post_init__(self) -> None:
-        from recsys_challenges.uncertainty.datasets import LOADERS
+        from recsys_challenges.uncertainty.datasets import LOADERS, SCORES
 
-        require(self.loader in LOADERS, f"unknown loader {self.loader!r} (known: {', '.join(LOADERS)})")
+        known = [*LOADERS, SCORES]
+        require(self.loader in known, f"unknown loader {self.loader!r} (known: {', '.join(known)})")
         require(0.0 < self.negative_keep <= 1.0, f"negative_keep must be in (0, 1], got {self.negative_keep}")
 
 

@@ -2,7 +2,9 @@
 
 A loader reads one prepared table folder and returns a :class:`LabelledTable`. Adding a dataset is
 one entry in :data:`LOADERS` plus one entry in ``uncertainty.datasets`` of params.yaml, e.g. the
-Taobao view->buy table of T2 (loader ``conversions``).
+Taobao view->buy table of T2 (loader ``conversions``). A user's own table (README "Your own data")
+uses loader ``table`` (features + label) or ``scores`` (their model's score and uncertainty: the
+estimator is skipped, see ``train.given_scores``).
 
 Splits: train / hold-out / test by *group* (KDD Cup 2004: the native protein sequence of a row,
 whose examples are correlated; click logs: the row itself), so no group spans two splits.
@@ -163,13 +165,34 @@ def open_bandit(folder: Path) -> LabelledTable:
     )
 
 
+def user_table(folder: Path) -> LabelledTable:
+    """A user's table prepared by ``prepare-local`` (parser ``labelled_table``): ``label``, an optional
+    ``group``, then features, numeric (float columns, as they are) or categorical (text columns)."""
+    frame = load_table(folder)
+    features = [c for c in frame.columns if c not in ("label", "group")]
+    numeric = [c for c in features if pd.api.types.is_float_dtype(frame[c])]
+    categorical = [c for c in features if c not in numeric]
+    codes, cardinalities = encode_categories(frame, categorical)
+    groups = frame["group"] if "group" in frame.columns else np.arange(len(frame))
+    return LabelledTable(
+        numeric=frame[numeric].to_numpy(dtype=np.float32).reshape(len(frame), len(numeric)),
+        categorical=codes,
+        cardinalities=cardinalities,
+        labels=_labels(frame, "label", folder),
+        groups=np.asarray(groups, dtype=np.int64),
+    )
+
+
 # loader name (uncertainty.datasets.<name>.loader) -> prepared folder -> features and labels
 LOADERS: dict[str, Callable[[Path], LabelledTable]] = {
     "kddcup2004_protein": kddcup2004_protein,
     "criteo": criteo,
     "open_bandit": open_bandit,
     "conversions": conversions,
+    "table": user_table,
 }
+# loader of a user's own scores (parser ``scored_table``): no estimator, the boundaries only
+SCORES = "scores"
 
 SPLITS = ("train", "holdout", "test")
 

@@ -37,7 +37,7 @@ TINY = 1e-18  # floor for log axes: a variance can be exactly 0 where every memb
 
 
 def _title(metrics: dict, text: str) -> str:
-    kind = " (SIMULATED data)" if metrics["data_kind"] == "simulated" else ""
+    kind = {"simulated": " (SIMULATED data)", "user": " (user data)"}.get(metrics["data_kind"], "")
     return f"{metrics['dataset']}{kind}: {text}"
 
 

@@ -23,11 +23,14 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning.pytorch.utilities import rank_zero_only
 
 from recsys_challenges.config import load_section, to_dict
+from recsys_challenges.data.formats import load_table
 from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.tracking import TrackingParams, run_loggers
 from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams, dataset_stage_parser
 from recsys_challenges.uncertainty.datasets import (
     LOADERS,
+    SCORES,
+    SPLITS,
     LabelledTable,
     downsample_negatives,
     split_by_group,
@@ -148,6 +151,37 @@ def train_dataset(
     return meta
 
 
+def given_scores(name: str, spec: DatasetParams, params: TrainParams, out: Path) -> dict:
+    """A user's own scores (loader ``scores``): split the rows into hold-out and test by group, in the
+    proportions of ``uncertainty.train.split`` without its train part, and write them as the
+    predictions of one run (seed = the split seed) for the boundary stages; nothing is trained."""
+    frame = load_table(Path(spec.folder))
+    groups = frame["group"].to_numpy(np.int64) if "group" in frame.columns else np.arange(len(frame), dtype=np.int64)
+    holdout_share = params.split.holdout / (1.0 - params.split.train)
+    rows = split_by_group(groups, 0.0, holdout_share, params.split.seed)
+    arrays: dict[str, np.ndarray] = {"seeds": np.array([params.split.seed], dtype=np.int64)}
+    for split in EVALUATED_SPLITS:
+        part = frame.iloc[rows[split]]
+        arrays |= {
+            f"{split}_labels": part["label"].to_numpy(np.int8),
+            f"{split}_groups": groups[rows[split]],
+            f"{split}_score": part["score"].to_numpy(np.float64)[None],  # (1, n)
+            f"{split}_uncertainty": part["uncertainty"].to_numpy(np.float64)[None],
+        }
+    meta = {
+        "dataset": name,
+        "data_kind": spec.kind,
+        "estimator": "given",
+        "negative_keep": spec.negative_keep,
+        "rows": {split: int(len(rows[split])) for split in SPLITS},
+        "positives": {split: int(frame["label"].to_numpy()[rows[split]].sum()) for split in SPLITS},
+        "groups": {split: int(np.unique(groups[rows[split]]).size) for split in SPLITS},
+        "per_seed": [{"seed": params.split.seed, "train_rows": 0, "train_positives": 0, "seconds": 0.0}],
+    }
+    save_predictions(out, arrays, meta)
+    return meta
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = dataset_stage_parser(
         "uncertainty-train", __doc__.splitlines()[0], f"output folder (default {PREDICTIONS_ROOT}/<dataset>)"
@@ -158,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     tracking = load_section(TrackingParams, "tracking", args.params)
     trainer_params = load_section(TrainerParams, "trainer", args.params)
     out = args.out or PREDICTIONS_ROOT / args.dataset
-    meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params)
+    if spec.loader == SCORES:
+        meta = given_scores(args.dataset, spec, params, out)
+    else:
+        meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params)
     print(f"{args.dataset}: predictions for {meta['rows']['holdout']} hold-out and {meta['rows']['test']} test rows")
     return 0
