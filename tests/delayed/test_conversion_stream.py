@@ -112,3 +112,33 @@ def test_simulator_params_are_checked():
         SimulatorParams(signal_strength=1.0, sweep_strengths=[1.0])
     with pytest.raises(ConfigError, match="live"):
         SimulatorParams(campaigns_per_day=0.1, campaign_life_days=1.0)
+
+
+def test_true_delayed_positive_by_hand():
+    # all-fast delays of mean 1200 s, window 24 h, c = 15 min: p_dp = P(convert) (e^{-900/1200} - e^{-86400/1200});
+    # all-slow (mean 12 h): 0.5 (e^{-900/43200} - e^{-2})
+    calibration = taobao_like_calibration()
+    out = cs.true_delayed_positive(np.array([0.2, 0.5]), np.array([1.0, 0.0]), calibration, 900)
+    assert out == pytest.approx([0.2 * (np.exp(-0.75) - np.exp(-72.0)), 0.5 * (np.exp(-900 / 43200) - np.exp(-2.0))])
+
+
+def test_the_simulator_writes_the_truth_behind_p_dp(sim_table):
+    from recsys_challenges.delayed import conversions
+
+    clicks = next(conversions.iter_clicks(sim_table))
+    assert set(clicks.truth) == {"true_conversion", "true_fast_weight"}
+    # true_probability = P(convert) * P(delay < W) <= P(convert)
+    assert np.all(clicks.true_probability <= clicks.truth["true_conversion"] + 1e-6)
+    assert np.all((clicks.truth["true_fast_weight"] >= 0) & (clicks.truth["true_fast_weight"] <= 1))
+
+
+def test_regime_overrides_the_fitted_rates():
+    from recsys_challenges.delayed.build import regime
+
+    fitted = taobao_like_calibration()
+    high = regime(fitted, SimulatorParams(conversion_rate=0.15, slow_share=0.8, slow_mean_hours=8.0))
+    assert (high.conversion_rate, high.fast_weight, high.slow_mean_s) == (0.15, pytest.approx(0.2), 8 * 3600)
+    assert high.fast_mean_s == fitted.fast_mean_s and high.signal_mean_positive == fitted.signal_mean_positive
+    assert regime(fitted, SimulatorParams()) == fitted
+    with pytest.raises(ConfigError, match="conversion_rate"):
+        SimulatorParams(conversion_rate=0.9)

@@ -39,8 +39,10 @@ def test_metrics_files(tiny_project):
         assert (payload["technique"], payload["dataset"], payload["data_kind"]) == ("delayed", dataset, kind)
         assert payload["seeds"] == [0]
         assert set(payload["summary"]) == set(payload["methods"])
+        controls = {"esdfm_unit", "pcaw_oracle"} | ({"esdfm_true"} if kind == "simulated" else set())
         assert {"oracle", "vanilla", "waiting_1h", "waiting_6h", "fnw", "fsiw", "esdfm", "defer", "pcaw",
-                "pcaw_fsiw"} == set(payload["methods"])
+                "pcaw_fsiw", "defuse", "defuse_signals"} | controls == set(payload["methods"])
+        assert set(payload["paired"]["esdfm"]) == set(payload["methods"]) - {"esdfm"}
         assert _finite(payload["summary"])
         assert len(payload["stream"]["rows"]) == payload["protocol"]["steps"]
         assert ("signal_sweep" in payload) == (kind == "simulated")
@@ -48,7 +50,7 @@ def test_metrics_files(tiny_project):
 
 def test_figures_are_real_pngs(tiny_project):
     work, _, _ = tiny_project
-    for name in ("c4_methods.png", "c4_stream.png", "c5_signals.png", "waiting_tradeoff.png"):
+    for name in ("c4_methods.png", "c4_stream.png", "c5_signals.png", "c5_controls.png", "waiting_tradeoff.png"):
         data = (work / "reports/figures/delayed" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 20_000
 
@@ -57,7 +59,7 @@ def test_benchmark_file(tiny_project):
     work, _, _ = tiny_project
     bench = json.loads((work / "reports/bench/delayed.json").read_text())
     assert bench["stream"]["rows"] == 20_000 and bench["stream"]["peak_rss_gib"] > 0
-    for method in ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw"):
+    for method in ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw", "defuse_signals"):
         assert bench["throughput"][method]["overhead_ratio"] > 0
     assert bench["throughput"]["plain_bce"]["rows_per_s"] > 0
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+
+import numpy as np
 
 import pytest
 import torch
@@ -11,10 +14,13 @@ from recsys_challenges.delayed import train
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, SimulatorParams, TrainParams
 from recsys_challenges.errors import ConfigError
 
-SPEC = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=20_000, days=5.0))
+SPEC = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=20_000, days=5.0),
+                   item_field="C1")
 PROTOCOL = ProtocolParams(stream_hours=12.0, waiting_hours=[6.0])
 MODEL = ModelParams(hash_bits=8, hidden=[8], aux_hidden=[4])
-TRAIN = TrainParams(seeds=[0], methods=["oracle", "vanilla", "waiting", "esdfm", "pcaw"])
+METHODS = ["oracle", "vanilla", "waiting", "esdfm", "esdfm_unit", "esdfm_true", "pcaw", "pcaw_oracle", "defuse",
+           "defuse_signals"]
+TRAIN = TrainParams(seeds=[0, 1], methods=METHODS, aux_epochs=4)
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +33,40 @@ def test_same_params_give_the_same_metrics(sim_table, payload):
     again = train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, TRAIN, None)
     assert again["summary"] == payload["summary"]
     assert again["signal_sweep"] == payload["signal_sweep"]
+    assert again["young_items"] == payload["young_items"] and again["auxiliary"] == payload["auxiliary"]
 
 
 def test_payload_schema(payload):
     assert payload["technique"] == "delayed" and payload["data_kind"] == "simulated"
-    assert payload["methods"] == ["oracle", "vanilla", "waiting_6h", "esdfm", "pcaw"]
+    assert payload["methods"] == ["oracle", "vanilla", "waiting_6h", "esdfm", "esdfm_unit", "esdfm_true", "pcaw",
+                                  "pcaw_oracle", "defuse", "defuse_signals"]
     assert payload["protocol"]["steps"] == 11
+    assert 0 < payload["protocol"]["fake_negative_share"] < 1
     for scores in payload["summary"].values():
-        assert set(scores) == {"auc", "pr_auc", "nll", "mean_prediction", "ri_auc", "ri_pr_auc", "ri_nll"}
+        assert set(scores) == {"auc", "pr_auc", "nll", "mean_prediction", "calibration_bias", "ri_auc", "ri_pr_auc",
+                               "ri_nll"}
         for summary in scores.values():
-            assert len(summary["values"]) == 1 and all(math.isfinite(v) for v in summary["values"])
+            assert len(summary["values"]) == 2 and all(math.isfinite(v) for v in summary["values"])
+    # paired differences: per seed, method minus reference
+    paired = payload["paired"]["esdfm"]["pcaw_oracle"]["auc"]
+    assert paired["values"] == pytest.approx([a - b for a, b in zip(payload["summary"]["pcaw_oracle"]["auc"]["values"],
+                                                                    payload["summary"]["esdfm"]["auc"]["values"])])
+    assert set(payload["paired"]) == {"esdfm", "esdfm_unit", "vanilla"}
+    young = payload["young_items"]
+    assert young["field"] == "C1" and 0 < young["test_clicks"] < payload["protocol"]["test_clicks"]
+    assert set(young["summary"]) == set(payload["methods"]) and "esdfm" in young["paired"]
+    # auxiliary models: early stopping on the hold-out, reliability per signal group
+    report = payload["auxiliary"]["esdfm_signals@1"]["0"]
+    assert 1 <= report["best_epoch"] <= report["epochs_run"] <= 4 and len(report["holdout_loss"]) == report["epochs_run"]
+    groups = {(row["head"], row["group"]) for row in report["reliability"]}
+    assert ("real_negative", "no_signal") in groups and ("delayed_positive", "two_or_more") in groups
     assert payload["summary"]["vanilla"]["ri_auc"]["mean"] == 0.0
     assert payload["summary"]["oracle"]["ri_nll"]["mean"] == 1.0
     # the fixture table supports strengths 1 (main), 0 and 4: pcaw is run at each
     assert payload["signal_sweep"]["strengths"] == [1.0, 0.0, 4.0]
     assert payload["signal_sweep"]["pcaw"]["1"] == payload["summary"]["pcaw"]
     per_slot = payload["stream"]["per_slot"]["pcaw"]["auc"]
-    assert len(per_slot) == 1 and len(per_slot[0]) == 11
+    assert len(per_slot) == 2 and len(per_slot[0]) == 11
     # vanilla sees fewer conversions than there are: it predicts lower than the oracle
     assert payload["summary"]["vanilla"]["mean_prediction"]["mean"] < payload["summary"]["oracle"]["mean_prediction"]["mean"]
 
@@ -51,3 +74,45 @@ def test_payload_schema(payload):
 def test_waiting_longer_than_the_window_is_rejected(sim_table):
     with pytest.raises(ConfigError, match="waiting_hours"):
         train.run(sim_table, "sim", SPEC, ProtocolParams(waiting_hours=[48.0]), MODEL, TRAIN, None)
+
+
+def test_controls_share_esdfm_ingestion_and_signal_lines_see_the_main_strength(sim_table):
+    from recsys_challenges.delayed import conversions, stream
+
+    meta = conversions.read_meta(sim_table)
+    lines = train.stream_lines(meta, replace(TRAIN, methods=[*METHODS, "fsiw", "pcaw_fsiw"]), PROTOCOL)
+    # pcaw_fsiw used to run with strength None (every drawn signal, strength 4 here): now the main one
+    assert lines["pcaw_fsiw"].signal_strength == lines["pcaw"].signal_strength == lines["defuse_signals"].signal_strength == 1.0
+    assert lines["esdfm"].signal_strength is None
+    timeline = stream.make_timeline(meta, PROTOCOL)
+    view = train.signal_view(meta)
+    chosen = {n: stream.Line(lines[n].strategy, view(lines[n].signal_strength))
+              for n in ("esdfm", "esdfm_unit", "pcaw_oracle", "defuse")}
+    steps = stream.protocol(sim_table, timeline, chosen, len(meta["signal_kinds"]))
+    next(steps)
+    for step in steps:
+        reference = step.events["esdfm"]
+        for name in ("esdfm_unit", "pcaw_oracle", "defuse"):
+            assert np.array_equal(step.events[name].clicks.click_id, reference.clicks.click_id)
+            assert np.array_equal(step.events[name].label, reference.label)
+    # esdfm_true is a simulator control: gone on real data
+    real = meta | {"data_kind": "real"}
+    assert "esdfm_true" not in train.stream_lines(real, TRAIN, PROTOCOL)
+
+
+def test_item_age_is_the_time_since_the_items_first_click(sim_table):
+    from recsys_challenges.delayed import conversions
+
+    meta = conversions.read_meta(sim_table)
+    first_seen = train.item_first_seen(sim_table, meta, "C1")
+    clicks = next(conversions.iter_clicks(sim_table))
+    age = train.item_age(first_seen, clicks, meta, "C1")
+    assert np.all(age >= 0)
+    # recount by hand for a few clicks: the earliest click on the same campaign in the whole table
+    table = conversions.load_table(sim_table).clicks
+    for i in (0, 100, 4000):
+        same = table["C1"] == clicks.categorical[i, 0]
+        assert age[i] == clicks.click_ts[i] - table.loc[same, "click_ts"].min()
+    assert train.item_first_seen(sim_table, meta, None) is None
+    with pytest.raises(ConfigError, match="item_field"):
+        train.item_first_seen(sim_table, meta, "no_such_field")

@@ -26,6 +26,7 @@ signal counts where the family uses them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,6 +70,7 @@ class AuxData:
     extra: np.ndarray  # (n, k) float32 dense inputs beyond the click's own
     labels: np.ndarray  # (n, 2) float32
     masks: np.ndarray  # (n, 2) float32, 1 where the head's loss applies
+    at: np.ndarray  # (n,) int64 observation time of each row
 
 
 def _counts(family: AuxFamily, clicks: ClickBatch, signals: SignalBatch, rows: np.ndarray, at: np.ndarray,
@@ -93,7 +95,7 @@ def observed_sample(clicks: ClickBatch, signals: SignalBatch, family: AuxFamily,
     labels = np.stack([seen, ~positive], axis=1).astype(np.float32)
     masks = np.stack([positive, ~seen], axis=1).astype(np.float32)
     counts = _counts(family, clicks, signals, rows, at, kinds)
-    return AuxData(rows, aux_dense(family, elapsed, counts), labels, masks)
+    return AuxData(rows, aux_dense(family, elapsed, counts), labels, masks, at)
 
 
 def elapsed_window_sample(clicks: ClickBatch, signals: SignalBatch, family: AuxFamily, elapsed_s: int,
@@ -110,7 +112,7 @@ def elapsed_window_sample(clicks: ClickBatch, signals: SignalBatch, family: AuxF
     labels = np.stack([positive & ~seen, ~positive], axis=1).astype(np.float32)
     masks = np.stack([np.ones(len(clicks), bool), ~seen], axis=1).astype(np.float32)
     counts = _counts(family, clicks, signals, rows, at, kinds)
-    return AuxData(rows, aux_dense(family, np.full(rows.size, elapsed_s), counts), labels, masks)
+    return AuxData(rows, aux_dense(family, np.full(rows.size, elapsed_s), counts), labels, masks, at)
 
 
 def masked_two_head_loss(logits: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
@@ -122,3 +124,28 @@ def masked_two_head_loss(logits: torch.Tensor, labels: torch.Tensor, masks: torc
     """
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")  # (B, 2)
     return ((losses * masks).sum(0) / (masks.sum(0) if counts is None else counts).clamp_min(1.0)).sum()
+
+
+SIGNAL_GROUPS = ("no_signal", "one_signal", "two_or_more")
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, masks: np.ndarray, signals_seen: np.ndarray,
+                heads: tuple[str, str]) -> list[dict[str, Any]]:
+    """Reliability table of a two-head auxiliary model on held-out rows, per signal group.
+
+    Shapes: probabilities, labels, masks ``(n, 2)``; ``signals_seen`` ``(n,)`` the number of
+    pre-conversion signals observed at each row's observation time (groups 0, 1, >= 2, whether or
+    not the model reads them). For each head and group: the masked rows, the mean predicted
+    probability and the observed rate. A calibrated model has predicted = observed in every group;
+    an x-only model can be calibrated overall and not per group (the averaging argument of C5).
+    """
+    group = np.minimum(np.asarray(signals_seen), len(SIGNAL_GROUPS) - 1).astype(np.int64)
+    table = []
+    for h, head in enumerate(heads):
+        for g, name in enumerate(SIGNAL_GROUPS):
+            chosen = (masks[:, h] > 0) & (group == g)
+            n = int(chosen.sum())
+            table.append({"head": head, "group": name, "rows": n,
+                          "predicted": round(float(probabilities[chosen, h].mean()), 6) if n else None,
+                          "observed": round(float(labels[chosen, h].mean()), 6) if n else None})
+    return table

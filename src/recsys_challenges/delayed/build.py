@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,21 @@ def write_simulation(simulator: ConversionSimulator, out: Path, extra_meta: dict
     return writer.close(simulator.meta() | extra_meta)
 
 
+def regime(calibration: Calibration, params: SimulatorParams) -> Calibration:
+    """The fitted rates with ``params``' overrides (conversion rate, slow delays) where set."""
+    overrides: dict[str, float] = {}
+    if params.conversion_rate is not None:
+        overrides["conversion_rate"] = params.conversion_rate
+    if params.slow_share is not None:
+        overrides["fast_weight"] = 1 - params.slow_share
+    if params.slow_mean_hours is not None:
+        overrides["slow_mean_s"] = params.slow_mean_hours * 3600
+    return replace(calibration, **overrides)
+
+
 def build_simulator(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
-    calibration = calibrate_on(Path(spec.input), window_s)
-    print(describe(calibration, spec.input))
+    calibration = regime(calibrate_on(Path(spec.input), window_s), spec.simulator)
+    print(describe(calibration, spec.input + " (with the overrides of params, if any)"))
     simulator = simulator_for(calibration, spec.simulator)
     return write_simulation(simulator, out, {"calibrated_on": spec.input, "signal_strength": spec.simulator.signal_strength})
 

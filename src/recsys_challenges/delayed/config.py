@@ -36,7 +36,9 @@ class SimulatorParams:
     """``delayed.datasets.<name>.simulator``: size and ground truth of a simulated conversion stream.
 
     The rates (conversion rate, delay mixture, signal counts and timing, hourly click profile) are
-    not parameters: they are fitted on the calibration table named by the dataset's ``input``.
+    fitted on the calibration table named by the dataset's ``input``; ``conversion_rate``,
+    ``slow_share`` and ``slow_mean_hours`` replace the fitted value where set (a regime with many
+    fake negatives: frequent, slow conversions).
     """
 
     rows: int = 1_000_000
@@ -49,8 +51,15 @@ class SimulatorParams:
     campaign_life_days: float = 3.0  # ... and stop after this long
     effect_scale: float = 0.6  # standard deviation of each categorical value's effect on the logit
     delay_feature_effect: float = 0.8  # how strongly a numeric feature shifts the fast/slow delay mix
+    conversion_rate: float | None = None  # None: fitted; else the conversion rate within the window
+    slow_share: float | None = None  # None: fitted; else the weight of the slow delay component
+    slow_mean_hours: float | None = None  # None: fitted; else the slow component's mean delay
 
     def __post_init__(self) -> None:
+        require(self.conversion_rate is None or 0 < self.conversion_rate < 0.5,
+                f"conversion_rate must be in (0, 0.5), got {self.conversion_rate}")
+        require(self.slow_share is None or 0 <= self.slow_share <= 1, f"slow_share must be in [0, 1], got {self.slow_share}")
+        require(self.slow_mean_hours is None or self.slow_mean_hours > 0, "slow_mean_hours must be > 0")
         require(10_000 <= self.rows <= 20_000_000, f"rows must be in [1e4, 2e7], got {self.rows}")
         require(self.days >= 2, f"days must be >= 2, got {self.days}")
         require(self.chunk_rows >= 1000, f"chunk_rows must be >= 1000, got {self.chunk_rows}")
@@ -79,6 +88,7 @@ class DatasetSpec:
     input: str
     batch_size: int = 256  # stream minibatch: small data needs small batches to take several steps per slot
     simulator: SimulatorParams | None = None
+    item_field: str | None = None  # categorical field whose value's age (since its first click) defines "young items"
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
@@ -99,6 +109,7 @@ class ProtocolParams:
     stream_hours: float | None = None  # length of the stream; None: as long as test labels are mature
     elapsed_window_minutes: float = 15.0  # ES-DFM's elapsed window c and DEFER's waiting window
     waiting_hours: list[float] = field(default_factory=lambda: [1.0, 3.0, 6.0, 12.0, 24.0])
+    young_item_hours: float = 24.0  # test clicks on items first clicked less than this long ago are "young"
 
     def __post_init__(self) -> None:
         require(self.slot_hours > 0, f"slot_hours must be > 0, got {self.slot_hours}")
@@ -138,7 +149,8 @@ class ModelParams:
         require(all(h >= 1 for h in self.hidden + self.aux_hidden), "hidden sizes must be >= 1")
 
 
-METHODS = ("oracle", "vanilla", "waiting", "fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw")
+METHODS = ("oracle", "vanilla", "waiting", "fnw", "fsiw", "esdfm", "esdfm_unit", "esdfm_true", "defer", "pcaw",
+           "pcaw_fsiw", "pcaw_oracle", "defuse", "defuse_signals")
 
 
 @dataclass(frozen=True)
@@ -150,7 +162,9 @@ class TrainParams:
     lr: float = 1e-3
     weight_decay: float = 1e-6
     pretrain_epochs: int = 3
-    aux_epochs: int = 3
+    aux_epochs: int = 3  # at most; early stopping on the hold-out (the last aux_holdout of the pretraining clicks)
+    aux_holdout: float = 0.2
+    aux_patience: int = 1  # epochs without a better hold-out loss before stopping
     aux_draws: int = 2  # observation times drawn per pretraining click for the FSIW/PCAW auxiliary data
     max_weight: float = 10.0  # cap on importance weights whose formula divides by an estimated probability
 
@@ -162,6 +176,8 @@ class TrainParams:
         require(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
         require(self.pretrain_epochs >= 1 and self.aux_epochs >= 1, "epochs must be >= 1")
         require(self.aux_draws >= 1, "aux_draws must be >= 1")
+        require(0 < self.aux_holdout < 1, f"aux_holdout must be in (0, 1), got {self.aux_holdout}")
+        require(self.aux_patience >= 1, "aux_patience must be >= 1")
         require(self.max_weight > 1, "max_weight must be > 1")
 
 

@@ -19,6 +19,9 @@ Schema
   Taobao: ``user_id``, ``item_id``, ``category_id`` and ``hour`` (hour of day, UTC+8);
   simulator and Criteo: ``C1``..``C9`` and ``I1``..``I8`` (+ ``hour`` for Criteo).
 * ``true_probability`` float32 (simulator only): the ground truth ``P(y = 1 | x)``.
+* ``true_conversion``, ``true_fast_weight`` float32 (simulator only): ``P(convert | x)`` (at any
+  delay) and the weight of the fast delay component for ``x``; with the delay means of
+  ``meta["calibration"]`` they give the true ``p_dp(x)`` of any elapsed window (``esdfm_true``).
 
 ``signals.parquet``, one row per pre-conversion signal, sorted by ``(click_id, ts)``:
 
@@ -50,7 +53,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,7 @@ META_FILE = "meta.json"
 SIGNAL_KINDS = ("view", "cart", "fav")
 NEVER = np.iinfo(np.int64).max  # in-memory conversion time of a click that does not convert
 TAOBAO_UTC_OFFSET_S = 8 * 3600
+TRUTH_COLUMNS = ("true_conversion", "true_fast_weight")  # simulator ground truth besides true_probability
 CRITEO_NUMERIC = [f"I{i}" for i in range(1, 9)]
 CRITEO_CATEGORICAL = [f"C{i}" for i in range(1, 10)]
 
@@ -303,6 +307,7 @@ class ClickBatch:
         conversion_ts: ``(n,)`` int64, :data:`NEVER` where the click does not convert.
         categorical: ``(n, C)`` int64 raw ids; numeric: ``(n, F)`` float32.
         true_probability: ``(n,)`` float32 ground truth (simulator) or ``None``.
+        truth: the other ground-truth columns (:data:`TRUTH_COLUMNS`, simulator), ``(n,)`` float32 each.
     """
 
     click_id: np.ndarray
@@ -311,20 +316,23 @@ class ClickBatch:
     categorical: np.ndarray
     numeric: np.ndarray
     true_probability: np.ndarray | None
+    truth: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.click_id.size)
 
     def take(self, index: np.ndarray | slice) -> ClickBatch:
-        truth = None if self.true_probability is None else self.true_probability[index]
+        probability = None if self.true_probability is None else self.true_probability[index]
         return ClickBatch(self.click_id[index], self.click_ts[index], self.conversion_ts[index],
-                          self.categorical[index], self.numeric[index], truth)
+                          self.categorical[index], self.numeric[index], probability,
+                          {name: values[index] for name, values in self.truth.items()})
 
     @staticmethod
     def concat(batches: list[ClickBatch]) -> ClickBatch:
-        truth = None if batches[0].true_probability is None else np.concatenate([b.true_probability for b in batches])
+        probability = None if batches[0].true_probability is None else np.concatenate([b.true_probability for b in batches])
+        truth = {name: np.concatenate([b.truth[name] for b in batches]) for name in batches[0].truth}
         return ClickBatch(*(np.concatenate([getattr(b, name) for b in batches]) for name in
-                            ("click_id", "click_ts", "conversion_ts", "categorical", "numeric")), truth)
+                            ("click_id", "click_ts", "conversion_ts", "categorical", "numeric")), probability, truth)
 
 
 @dataclass
@@ -349,8 +357,10 @@ def _click_batch(table: pa.Table, meta: dict[str, Any]) -> ClickBatch:
     conversion = table.column("conversion_ts").to_pandas().astype("Int64").fillna(NEVER).to_numpy(np.int64)
     categorical = np.stack([column(c, np.int64) for c in meta["categorical"]], axis=1) if meta["categorical"] else np.zeros((n, 0), np.int64)
     numeric = np.stack([column(c, np.float32) for c in meta["numeric"]], axis=1) if meta["numeric"] else np.zeros((n, 0), np.float32)
-    truth = column("true_probability", np.float32) if "true_probability" in table.column_names else None
-    return ClickBatch(column("click_id", np.int64), column("click_ts", np.int64), conversion, categorical, numeric, truth)
+    probability = column("true_probability", np.float32) if "true_probability" in table.column_names else None
+    truth = {name: column(name, np.float32) for name in TRUTH_COLUMNS if name in table.column_names}
+    return ClickBatch(column("click_id", np.int64), column("click_ts", np.int64), conversion, categorical, numeric,
+                      probability, truth)
 
 
 def iter_clicks(folder: Path, batch_rows: int = 262_144) -> Iterator[ClickBatch]:

@@ -7,6 +7,9 @@ writes ``reports/figures/delayed/``:
 * ``c4_stream.png``: AUC and NLL over the stream (seed mean, rolling over a day of slots);
 * ``c5_signals.png``: RI with vs without pre-conversion signals: ES-DFM vs ours and FSIW vs ours
   on FSIW's stream, per dataset, and on the simulator ours at every signal strength;
+* ``c5_controls.png``: every line minus ES-DFM, paired by seed (mean and 95% CI over seeds), AUC
+  and NLL, on all test clicks and on clicks of young items: the unit-weight control (C4), the
+  signal-aware weights and DEFUSE, and the ceilings (``pcaw_oracle``, ``esdfm_true``), per dataset;
 * ``waiting_tradeoff.png``: AUC and NLL of waiting-N against N (vanilla is N = 0), with the oracle,
   ES-DFM and ours as reference lines.
 
@@ -175,10 +178,41 @@ def waiting_figure(payloads: list[dict[str, Any]]):
     return figure
 
 
+CONTROL_LINES = ("esdfm_unit", "pcaw", "defuse", "defuse_signals", "pcaw_oracle", "esdfm_true")
+
+
+def controls_figure(payloads: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    panels = [("all test clicks", "auc"), ("all test clicks", "nll"), ("young items", "auc"), ("young items", "nll")]
+    figure, axes = plt.subplots(len(payloads), len(panels), figsize=(4.4 * len(panels), 3.6 * len(payloads)),
+                                squeeze=False)
+    for row, payload in zip(axes, payloads, strict=True):
+        for ax, (scope, metric) in zip(row, panels, strict=True):
+            source = payload["paired"] if scope == "all test clicks" else payload.get("young_items", {}).get("paired", {})
+            paired = source.get("esdfm", {})
+            names = [n for n in CONTROL_LINES if n in paired and paired[n][metric] is not None]
+            stats = [_interval(paired[n][metric]) for n in names]
+            colours = ["#8c8c8c" if n == "esdfm_unit" else "#555555" if n in ("pcaw_oracle", "esdfm_true")
+                       else "#1f77b4" for n in names]
+            ax.barh(range(len(names)), [s[0] for s in stats], xerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                    color=colours, capsize=3)
+            ax.set_yticks(range(len(names)), names)
+            ax.axvline(0, color="#d62728", linewidth=0.8)
+            ax.set_xlabel(f"{LABELS[metric]} minus ES-DFM (paired by seed)")
+            share = payload["protocol"].get("fake_negative_share")
+            ax.set_title(f"{title(payload)}, {scope}" + ("" if share is None else f"\nfake negatives {share:.1%} of observed negatives"),
+                         fontsize=9)
+    figure.suptitle("C4/C5 controls: unit weights, signal-aware lines and ceilings against ES-DFM (mean, 95% CI over seeds)")
+    figure.tight_layout()
+    return figure
+
+
 FIGURES = {
     "c4_methods.png": methods_figure,
     "c4_stream.png": stream_figure,
     "c5_signals.png": signals_figure,
+    "c5_controls.png": controls_figure,
     "waiting_tradeoff.png": waiting_figure,
 }
 

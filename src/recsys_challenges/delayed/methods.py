@@ -13,12 +13,28 @@ esdfm       elapsed_window c       ES-DFM: 1 + p_dp, (1 + p_dp) p_rn            
 defer       real_negatives c       DEFER: f / (f - p_dp/2), (1 - f)/(1 - f + ...)  esdfm (p_dp)
 pcaw        elapsed_window c       ours: 1 + p_dp, (1 + p_dp)(1 - p_flip(x, a))    esdfm, esdfm_signals
 pcaw_fsiw   at_slot_end            ours on FSIW: FSIW's w+, 1 - p_flip(x, e, a)    fsiw, fsiw_signals
+defuse      elapsed_window c       DEFUSE: soft label z = 1 - p_rn(x), DP dup. 0   esdfm
+defuse_sig  elapsed_window c       DEFUSE, z = p_flip(x, a) from the signals       esdfm, esdfm_signals
 ==========  =====================  ==============================================  ======================
+
+Controls (they isolate the mechanism; ``pcaw_oracle`` and ``esdfm_true`` read what a real
+system cannot know, by design):
+
+==============  =================  ================================================  ======================
+esdfm_unit      elapsed_window c   1: ES-DFM's ingestion without its weights         -
+pcaw_oracle     elapsed_window c   1 + p_dp, (1 + p_dp)(1 - true flip): 0 on fake     esdfm (p_dp)
+                                   negatives, the ceiling of any signal-aware weight
+esdfm_true      elapsed_window c   ES-DFM's weights with the simulator's true         simulator truth
+                                   p_dp(x), p_rn(x) (simulators only)
+==============  =================  ================================================  ======================
 
 ``pcaw`` differs from ``esdfm`` (and ``pcaw_fsiw`` from ``fsiw``) only in the model of the
 probability that an unconverted click stays negative, which sees the pre-conversion signals:
 their gaps measure claim C5. ``pcaw`` (on ES-DFM's stream, the protocol of this comparison) is the
-talk's method in the headline comparison; ``pcaw_fsiw`` shows the same idea on FSIW's stream.
+talk's method in the headline comparison; ``pcaw_fsiw`` shows the same idea on FSIW's stream. On a
+simulator every signal-aware line sees the signals of the main strength (``signal_strength``).
+``esdfm - esdfm_unit`` measures what the weights add to ES-DFM's ingestion (C4), ``pcaw_oracle -
+esdfm`` the most any signal-aware weight can add (C5's ceiling).
 """
 
 from __future__ import annotations
@@ -43,6 +59,8 @@ class WeightInputs:
     p_model: torch.Tensor
     aux: dict[str, torch.Tensor]
     max_weight: float
+    will_convert: torch.Tensor  # the true label y: only the controls pcaw_oracle and esdfm_true may read it
+    duplicate: torch.Tensor  # bool: a delayed positive ingested again at its conversion (after the window c)
 
 
 WEIGHTS: dict[str, Callable[[WeightInputs], torch.Tensor]] = {
@@ -56,7 +74,23 @@ WEIGHTS: dict[str, Callable[[WeightInputs], torch.Tensor]] = {
                                      1 - b.aux["esdfm_signals.real_negative"]),
     "pcaw_fsiw": lambda b: w.fsiw_weights(b.observed, b.aux["fsiw.completion"], b.aux["fsiw_signals.real_negative"],
                                           b.max_weight),
+    "pcaw_oracle": lambda b: w.pcaw_weights(b.observed, b.aux["esdfm.delayed_positive"],
+                                            w.oracle_flip(b.observed, b.will_convert)),
+    "esdfm_true": lambda b: w.esdfm_weights(b.observed, b.aux["true.delayed_positive"], b.aux["true.real_negative"]),
+    "defuse": lambda b: w.defuse_weights(b.observed, b.duplicate, b.aux["esdfm.delayed_positive"]),
+    "defuse_signals": lambda b: w.defuse_weights(b.observed, b.duplicate, b.aux["esdfm.delayed_positive"]),
 }
+
+# Methods that correct the labels (soft labels); every other method trains on the observed labels.
+LABELS: dict[str, Callable[[WeightInputs], torch.Tensor]] = {
+    "defuse": lambda b: w.defuse_labels(b.observed, 1 - b.aux["esdfm.real_negative"]),
+    "defuse_signals": lambda b: w.defuse_labels(b.observed, 1 - b.aux["esdfm_signals.real_negative"]),
+}
+
+
+def labels(name: str, inputs: WeightInputs) -> torch.Tensor:
+    """The training labels of method ``name`` (key of WEIGHTS): corrected (LABELS) or the observed ones."""
+    return LABELS[name](inputs) if name in LABELS else inputs.observed
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,7 @@ class Method:
     weights: str  # key of WEIGHTS
     aux: tuple[str, ...] = ()  # auxiliary families (auxiliary.FAMILIES) whose heads the weights read
     signal_strength: float | None = None  # simulator only: which thinned signals the line sees
+    truth: bool = False  # reads the simulator's true p_dp(x), p_rn(x) (esdfm_true)
 
 
 def methods(names: list[str], protocol: ProtocolParams) -> dict[str, Method]:
@@ -84,6 +119,11 @@ def methods(names: list[str], protocol: ProtocolParams) -> dict[str, Method]:
         "defer": [("defer", Method(partial(stream.real_negatives, elapsed_s=elapsed), "defer", ("esdfm",)))],
         "pcaw": [("pcaw", Method(at_window, "pcaw", ("esdfm", "esdfm_signals")))],
         "pcaw_fsiw": [("pcaw_fsiw", Method(stream.at_slot_end, "pcaw_fsiw", ("fsiw", "fsiw_signals")))],
+        "esdfm_unit": [("esdfm_unit", Method(at_window, "unit"))],
+        "esdfm_true": [("esdfm_true", Method(at_window, "esdfm_true", truth=True))],
+        "pcaw_oracle": [("pcaw_oracle", Method(at_window, "pcaw_oracle", ("esdfm",)))],
+        "defuse": [("defuse", Method(at_window, "defuse", ("esdfm",)))],
+        "defuse_signals": [("defuse_signals", Method(at_window, "defuse_signals", ("esdfm", "esdfm_signals")))],
     }
     return dict(line for name in names for line in catalogue[name])
 

@@ -48,10 +48,10 @@ import torch
 from lightning import Fabric, seed_everything
 
 from recsys_challenges.config import load_section, to_dict
-from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals
+from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals, true_delayed_positive
 from recsys_challenges.delayed import auxiliary, conversions, stream
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, TrainParams
-from recsys_challenges.delayed.methods import WEIGHTS, Method, WeightInputs, methods, sweep_name
+from recsys_challenges.delayed.methods import WEIGHTS, Method, WeightInputs, labels, methods, sweep_name
 from recsys_challenges.delayed.metrics import METRICS, relative_improvement, slot_metrics, stream_average
 from recsys_challenges.delayed.models import HashedMLP, hash_ids, optimizers
 from recsys_challenges.delayed.weights import weighted_bce
@@ -96,11 +96,17 @@ Loss = Callable[[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]
 
 
 def fit(net: HashedMLP, tensors: dict[str, torch.Tensor], loss: Loss, epochs: int, context: Context, seed: int,
-        loggers: list[Any], name: str) -> HashedMLP:
-    """Fit ``net`` on ``tensors`` (keys ``categorical``, ``dense`` + what ``loss`` reads) for ``epochs``
-    passes in shuffled minibatches of the dataset's size, with the stream's optimisers, under
+        loggers: list[Any], name: str, validate: Callable[[HashedMLP], float] | None = None,
+        patience: int = 1) -> tuple[HashedMLP, dict[str, Any]]:
+    """Fit ``net`` on ``tensors`` (keys ``categorical``, ``dense`` + what ``loss`` reads) for at most
+    ``epochs`` passes in shuffled minibatches of the dataset's size, with the stream's optimisers, under
     ``context.fabric`` (this process trains on its shard of each minibatch); log each epoch's mean
-    loss as ``<name>/train_loss``. Returns ``net`` itself (unwrapped).
+    loss as ``<name>/train_loss``. Returns ``net`` itself (unwrapped) and its fitting history.
+
+    ``validate(net) -> loss`` (a hold-out): early stopping. After each epoch the hold-out loss is
+    logged (``<name>/holdout_loss``); training stops after ``patience`` epochs without a better one
+    and ``net`` gets the parameters of its best epoch back. History: ``epochs_run``, ``best_epoch``
+    (1-based) and the hold-out losses.
 
     ``loss(logits, shard, batch)`` is this process's share of the minibatch ``batch``'s loss, from
     the logits of its rows ``shard`` (both dicts of ``tensors``' keys).
@@ -113,8 +119,10 @@ def fit(net: HashedMLP, tensors: dict[str, torch.Tensor], loss: Loss, epochs: in
     module, steps, backward = setup(fabric, net, context.train.lr, context.train.weight_decay)
     generator = torch.Generator().manual_seed(seed)  # the same order on every process
     rows = int(tensors["dense"].shape[0])
-    module.train()
+    history: dict[str, Any] = {"epochs_run": 0, "best_epoch": epochs, "holdout_loss": []}
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
     for epoch in range(epochs):
+        module.train()
         order = torch.randperm(rows, generator=generator)
         total = torch.zeros(())
         for start in progress(range(0, rows, context.batch_size), desc=name, unit="batch"):
@@ -131,7 +139,21 @@ def fit(net: HashedMLP, tensors: dict[str, torch.Tensor], loss: Loss, epochs: in
         total = fabric.all_reduce(total, reduce_op="sum")
         for logger in loggers:
             logger.log_metrics({f"{name}/train_loss": float(total) / max(rows, 1)}, step=epoch)
-    return net
+        history["epochs_run"] = epoch + 1
+        if validate is None:
+            continue
+        held = validate(net)
+        history["holdout_loss"].append(round(held, 6))
+        for logger in loggers:
+            logger.log_metrics({f"{name}/holdout_loss": held}, step=epoch)
+        if best is None or held < best[0]:
+            best = (held, copy.deepcopy(net.state_dict()))
+            history["best_epoch"] = epoch + 1
+        elif epoch + 1 - history["best_epoch"] >= patience:
+            break
+    if best is not None:
+        net.load_state_dict(best[1])
+    return net, history
 
 
 def _bce_head(logits: torch.Tensor, mine: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -156,6 +178,8 @@ class Context:
     batch_size: int
     signal_view: Callable[[float | None], Callable[[conversions.SignalBatch], conversions.SignalBatch] | None]
     fabric: Fabric
+    main_strength: float | None = None  # simulator: the signal strength of the main lines (None: real data)
+    calibration: Calibration | None = None  # simulator: its rates (the true p_dp of esdfm_true)
 
 
 def new_net(context: Context, clicks: conversions.ClickBatch, extra_dense: int, heads: int, hidden: list[int]) -> HashedMLP:
@@ -171,13 +195,19 @@ def pretrain_cvr(context: Context, data: stream.Pretraining, seed: int, loggers:
     label = torch.from_numpy((data.clicks.conversion_ts != conversions.NEVER).astype(np.float32))
     net.init_output_bias([float(label.mean())])
     return fit(net, {"categorical": categorical, "dense": dense, "label": label}, _bce_head,
-               context.train.pretrain_epochs, context, seed, loggers, f"seed{seed}/pretrain/cvr")
+               context.train.pretrain_epochs, context, seed, loggers, f"seed{seed}/pretrain/cvr")[0]
 
 
 def pretrain_aux(context: Context, data: stream.Pretraining, name: str, strength: float | None, seed: int,
-                 loggers: list[Any]) -> HashedMLP:
+                 loggers: list[Any]) -> tuple[HashedMLP, dict[str, Any]]:
     """Auxiliary model ``name`` (see :mod:`auxiliary`), fitted on the pretraining clicks; for a
-    signal family on a simulator, on the signals of ``strength``."""
+    signal family on a simulator, on the signals of ``strength``.
+
+    Early stopping: the last ``aux_holdout`` of the pretraining clicks (by time) are held out; the
+    model trains on the others for at most ``aux_epochs`` epochs and keeps its best epoch on the
+    hold-out's loss. Returns the model and its report: the fitting history and the reliability
+    table of both heads on the hold-out, per signal group (:func:`auxiliary.reliability`).
+    """
     family = auxiliary.FAMILIES[name]
     view = context.signal_view(strength)
     signals = data.signals if view is None else view(data.signals)
@@ -187,15 +217,42 @@ def pretrain_aux(context: Context, data: stream.Pretraining, name: str, strength
     else:
         rows = auxiliary.elapsed_window_sample(data.clicks, signals, family, context.protocol.elapsed_window_s,
                                                context.kinds)
+    cut = int(round(len(data.clicks) * (1 - context.train.aux_holdout)))  # clicks are in time order
+    held = rows.rows >= cut
     torch.manual_seed(seed)
     net = new_net(context, data.clicks, rows.extra.shape[1], 2, context.model.aux_hidden)
-    net.init_output_bias(list((rows.labels * rows.masks).sum(0) / np.maximum(rows.masks.sum(0), 1)))
+    fitting = ~held
+    net.init_output_bias(list((rows.labels[fitting] * rows.masks[fitting]).sum(0)
+                              / np.maximum(rows.masks[fitting].sum(0), 1)))
     categorical, dense = context.features(data.clicks.take(rows.rows))
     tensors = {"categorical": categorical, "dense": torch.cat([dense, torch.from_numpy(rows.extra)], dim=1),
                "labels": torch.from_numpy(rows.labels), "masks": torch.from_numpy(rows.masks)}
-    fit(net, tensors, _two_heads, context.train.aux_epochs, context, seed, loggers,
-        f"seed{seed}/pretrain/{name}" + ("" if strength is None else f"@{strength:g}"))
-    return net.eval()
+    train_part = {key: value[torch.from_numpy(fitting)] for key, value in tensors.items()}
+    holdout = {key: value[torch.from_numpy(held)] for key, value in tensors.items()}
+
+    def validate(model: HashedMLP) -> float:
+        logits = _logits(model, holdout["categorical"], holdout["dense"])
+        return float(auxiliary.masked_two_head_loss(logits, holdout["labels"], holdout["masks"]))
+
+    _, history = fit(net, train_part, _two_heads, context.train.aux_epochs, context, seed, loggers,
+                     f"seed{seed}/pretrain/{name}" + ("" if strength is None else f"@{strength:g}"),
+                     validate=validate, patience=context.train.aux_patience)
+    group_view = context.signal_view(context.main_strength)
+    group_signals = data.signals if group_view is None else group_view(data.signals)
+    seen = stream.signal_counts(group_signals, data.clicks.click_id[rows.rows[held]], rows.at[held],
+                                int(data.clicks.click_ts.min()), context.kinds).sum(1)
+    probabilities = torch.sigmoid(_logits(net, holdout["categorical"], holdout["dense"])).numpy()
+    report = history | {"reliability": auxiliary.reliability(probabilities, rows.labels[held], rows.masks[held],
+                                                             seen, family.heads)}
+    return net.eval(), report
+
+
+@torch.no_grad()
+def _logits(net: HashedMLP, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    net.eval()
+    out = [net(categorical[i:i + PREDICT_BATCH], dense[i:i + PREDICT_BATCH])
+           for i in range(0, categorical.shape[0], PREDICT_BATCH)]
+    return torch.cat(out) if out else torch.zeros(0, net.mlp[-1].out_features)
 
 
 def aux_key(name: str, strength: float | None) -> tuple[str, float | None]:
@@ -206,10 +263,7 @@ def aux_key(name: str, strength: float | None) -> tuple[str, float | None]:
 @torch.no_grad()
 def predict(net: HashedMLP, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     """Sigmoid of every head, ``(n, heads)``, in large batches."""
-    net.eval()
-    out = [torch.sigmoid(net(categorical[i:i + PREDICT_BATCH], dense[i:i + PREDICT_BATCH]))
-           for i in range(0, categorical.shape[0], PREDICT_BATCH)]
-    return torch.cat(out) if out else torch.zeros(0, net.mlp[-1].out_features)
+    return torch.sigmoid(_logits(net, categorical, dense))
 
 
 @dataclass
@@ -220,15 +274,29 @@ class StepTensors:
     dense: torch.Tensor
     observed: torch.Tensor
     aux_dense: dict[str, torch.Tensor]  # auxiliary family -> its dense inputs
+    will_convert: torch.Tensor  # (n,) the true labels (read only by the controls)
+    duplicate: torch.Tensor  # (n,) bool: ingested after ES-DFM's window c (a delayed positive's copy)
+    truth: dict[str, torch.Tensor]  # simulator: "true.delayed_positive", "true.real_negative" (esdfm_true)
 
 
 def step_tensors(context: Context, events: stream.EventBatch, families: tuple[str, ...]) -> StepTensors:
     categorical, dense = context.features(events.clicks)
+    elapsed = events.ingest_ts - events.clicks.click_ts
     aux_inputs = {}
     for name in families:
-        extra = auxiliary.aux_dense(auxiliary.FAMILIES[name], events.ingest_ts - events.clicks.click_ts, events.signals)
+        extra = auxiliary.aux_dense(auxiliary.FAMILIES[name], elapsed, events.signals)
         aux_inputs[name] = torch.cat([dense, torch.from_numpy(extra)], dim=1)
-    return StepTensors(categorical, dense, torch.from_numpy(events.label.astype(np.float32)), aux_inputs)
+    truth = {}
+    if context.calibration is not None and events.clicks.truth:
+        clicks = events.clicks
+        delayed = true_delayed_positive(clicks.truth["true_conversion"], clicks.truth["true_fast_weight"],
+                                        context.calibration, context.protocol.elapsed_window_s)
+        negative = 1.0 - clicks.true_probability.astype(np.float64)
+        truth = {"true.delayed_positive": torch.from_numpy(delayed.astype(np.float32)),
+                 "true.real_negative": torch.from_numpy((negative / np.maximum(negative + delayed, 1e-12)).astype(np.float32))}
+    return StepTensors(categorical, dense, torch.from_numpy(events.label.astype(np.float32)), aux_inputs,
+                       torch.from_numpy((events.clicks.conversion_ts != conversions.NEVER).astype(np.float32)),
+                       torch.from_numpy(elapsed > context.protocol.elapsed_window_s), truth)
 
 
 class Learner:
@@ -251,7 +319,7 @@ class Learner:
         for name, net in self.aux_nets.items():
             probs = predict(net, batch.categorical, batch.aux_dense[name])  # (n, 2)
             out |= {f"{name}.{head}": probs[:, h] for h, head in enumerate(auxiliary.FAMILIES[name].heads)}
-        return out
+        return out | (batch.truth if self.method.truth else {})
 
     def train_step(self, batch: StepTensors, step: int) -> None:
         n = batch.observed.shape[0]
@@ -266,8 +334,10 @@ class Learner:
             rows = shard(batch_rows, fabric.global_rank, fabric.world_size)  # this process's share
             logits = self.module(batch.categorical[rows], batch.dense[rows])[:, 0]  # (b,)
             inputs = WeightInputs(batch.observed[rows], torch.sigmoid(logits.detach()),
-                                  {head: p[rows] for head, p in aux.items()}, self.context.train.max_weight)
-            loss = weighted_bce(logits, batch.observed[rows], self.weigh(inputs), rows=batch_rows.numel())
+                                  {head: p[rows] for head, p in aux.items()}, self.context.train.max_weight,
+                                  batch.will_convert[rows], batch.duplicate[rows])
+            target = labels(self.method.weights, inputs)
+            loss = weighted_bce(logits, target, self.weigh(inputs), rows=batch_rows.numel())
             for optimizer in self.optimizers:
                 optimizer.zero_grad(set_to_none=True)
             self.backward(loss * fabric.world_size)  # DDP averages the shards' gradients: undo the 1/W
@@ -291,14 +361,21 @@ def signal_view(meta: dict[str, Any]) -> Callable[[float | None], Callable | Non
 
 
 def stream_lines(meta: dict[str, Any], train: TrainParams, protocol: ProtocolParams) -> dict[str, Method]:
-    """The methods of ``train.methods`` plus, on a simulator, ``pcaw`` at each sweep strength."""
+    """The methods of ``train.methods`` plus, on a simulator, ``pcaw`` at each sweep strength.
+
+    On a simulator every line that reads signals sees those of the main strength (the sweep lines
+    their own); ``esdfm_true`` needs the simulator's truth and is dropped on real data.
+    """
     lines = methods(train.methods, protocol)
     window_h = meta["window_s"] / 3600
     if max(protocol.waiting_hours) > window_h and "waiting" in train.methods:
         raise ConfigError(f"delayed.protocol.waiting_hours: waiting longer than the window ({window_h:g} h) gains nothing")
-    if meta["data_kind"] == "simulated" and "pcaw" in lines:
-        main, *sweep = meta["signal_strengths"]
-        lines["pcaw"] = replace(lines["pcaw"], signal_strength=main)
+    if meta["data_kind"] != "simulated":
+        return {name: m for name, m in lines.items() if not m.truth}
+    main, *sweep = meta["signal_strengths"]
+    lines = {name: replace(m, signal_strength=main) if any(auxiliary.FAMILIES[f].signals for f in m.aux) else m
+             for name, m in lines.items()}
+    if "pcaw" in lines:
         lines |= {sweep_name(s): replace(lines["pcaw"], signal_strength=s) for s in sweep}
     return lines
 
@@ -330,8 +407,12 @@ def run(folder: Path, dataset: str, spec: DatasetSpec, protocol: ProtocolParams,
     timeline = stream.make_timeline(meta, protocol)
     lines = stream_lines(meta, train, protocol)
     view = signal_view(meta)
+    simulated = meta["data_kind"] == "simulated"
     context = Context(model, train, protocol, timeline, Features(model.hash_bits), len(meta["signal_kinds"]),
-                      spec.batch_size, view, fabric)
+                      spec.batch_size, view, fabric, meta["signal_strengths"][0] if simulated else None,
+                      Calibration(**meta["calibration"]) if simulated else None)
+    first_seen = item_first_seen(folder, meta, spec.item_field)
+    young_s = protocol.young_item_hours * 3600
     protocol_lines = {name: stream.Line(m.strategy, view(m.signal_strength)) for name, m in lines.items()}
     steps = stream.protocol(folder, timeline, protocol_lines, context.kinds)
     pretraining = next(steps)
@@ -341,33 +422,108 @@ def run(folder: Path, dataset: str, spec: DatasetSpec, protocol: ProtocolParams,
     tracker = run_loggers(tracking, "delayed", dataset, "stream", config) if logs else _no_loggers()
     started = time.perf_counter()
     with tracker as loggers:
-        learners = _pretrain_all(context, pretraining, lines, train.seeds, loggers)
+        learners, aux_reports = _pretrain_all(context, pretraining, lines, train.seeds, loggers)
         pretrain_s = time.perf_counter() - started
         slots: list[dict[str, Any]] = []
         per_slot: dict[tuple[int, str], list[dict[str, Any]]] = {key: [] for key in learners}
+        young_slot: dict[tuple[int, str], list[dict[str, Any]]] = {key: [] for key in learners}
         for step in progress(steps, total=timeline.steps, desc=f"stream {dataset}", unit="slot"):
             tensors = {name: step_tensors(context, step.events[name], m.aux) for name, m in lines.items()}
             for (seed, name), learner in learners.items():
                 learner.train_step(tensors[name], step.index)
             truth = (step.test.conversion_ts != conversions.NEVER).astype(np.float64)
             categorical, dense = (shard(t, fabric.global_rank, fabric.world_size) for t in context.features(step.test))
+            late = step.test.conversion_ts > step.test.click_ts + protocol.elapsed_window_s  # observed negative at c
             slots.append({"start_ts": int(timeline.start_ts + (step.index + 1) * timeline.slot_s),
                           "rows": int(truth.size), "positives": int(truth.sum()),
+                          "observed_negatives": int(late.sum()), "fake_negatives": int((late & (truth > 0)).sum()),
                           "true_mean": None if step.test.true_probability is None or not truth.size
                           else float(step.test.true_probability.mean())})
             mine = torch.stack([predict(learner.net, categorical, dense)[:, 0] for learner in learners.values()], 1)
             predictions = gather_rows(fabric, mine, truth.size).numpy()  # (rows, learners)
+            young = None if first_seen is None else item_age(first_seen, step.test, meta, spec.item_field) < young_s
             logged = {}
             for column, (key, learner) in enumerate(learners.items()):
                 scores = slot_metrics(truth, predictions[:, column])
                 per_slot[key].append(scores)
+                if young is not None:
+                    young_slot[key].append(slot_metrics(truth[young], predictions[young, column]))
                 logged |= {f"seed{key[0]}/{key[1]}/{m}": scores[m] for m in METRICS if scores[m] is not None}
             for logger in loggers:
                 logger.log_metrics(logged, step=step.index)
     stream_s = time.perf_counter() - started - pretrain_s
     fabric.print(f"{dataset}: pretraining {pretrain_s:.0f}s, stream {stream_s:.0f}s ({timeline.steps} steps, "
           f"{len(learners)} learners)")
-    return _payload(dataset, meta, spec, timeline, protocol, train, lines, pretraining, slots, per_slot)
+    payload = _payload(dataset, meta, spec, timeline, protocol, train, lines, pretraining, slots, per_slot)
+    payload["auxiliary"] = aux_reports
+    if first_seen is not None:
+        payload["young_items"] = _young_payload(spec.item_field, protocol, train.seeds, payload["methods"], young_slot)
+    return payload
+
+
+def item_first_seen(folder: Path, meta: dict[str, Any], field: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(ids, first click time)`` of every value of the categorical ``field`` (sorted ids), or None.
+
+    An item's age at a click is the time since its first click in the log: known at that click
+    (the first click is never later), so it leaks nothing.
+    """
+    if field is None:
+        return None
+    if field not in meta["categorical"]:
+        raise ConfigError(f"item_field {field!r} is not a categorical field of the table ({meta['categorical']})")
+    column = meta["categorical"].index(field)
+    ids, ts = zip(*((b.categorical[:, column], b.click_ts) for b in conversions.iter_clicks(folder)), strict=True)
+    all_ids, all_ts = np.concatenate(ids), np.concatenate(ts)
+    unique, first = np.unique(all_ids, return_index=True)  # clicks are in time order: the first is the earliest
+    return unique, all_ts[first]
+
+
+def item_age(first_seen: tuple[np.ndarray, np.ndarray], clicks: conversions.ClickBatch, meta: dict[str, Any],
+             field: str) -> np.ndarray:
+    """``(n,)`` seconds since the first click on each click's item."""
+    ids, first_ts = first_seen
+    values = clicks.categorical[:, meta["categorical"].index(field)]
+    return clicks.click_ts - first_ts[np.searchsorted(ids, values)]
+
+
+def _young_payload(field: str, protocol: ProtocolParams, seeds: list[int], names: list[str],
+                   young_slot: dict[tuple[int, str], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Metrics on the test clicks of young items, the paired differences included (as ``summary``)."""
+    per_seed = {key: {m: _safe_average([s[m] for s in values], [s["rows"] for s in values])
+                      for m in (*METRICS, "mean_prediction")} for key, values in young_slot.items()}
+    for key, values in young_slot.items():
+        rate = sum(s["positives"] for s in values) / max(sum(s["rows"] for s in values), 1)
+        mean = per_seed[key]["mean_prediction"]
+        per_seed[key]["calibration_bias"] = None if mean is None or rate == 0 else mean / rate
+    first = young_slot[seeds[0], names[0]]
+    return {"field": field, "hours": protocol.young_item_hours,
+            "test_clicks": int(sum(s["rows"] for s in first)), "test_conversions": int(sum(s["positives"] for s in first)),
+            "summary": {name: {m: _ci([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
+                        for name in names},
+            "paired": _paired(per_seed, seeds, names)}
+
+
+def _safe_average(values: list[float | None], rows: list[int]) -> float | None:
+    try:
+        return stream_average(values, rows)
+    except ValueError:  # no slot with both classes
+        return None
+
+
+def _ci(values: list[float | None]) -> dict[str, Any] | None:
+    return None if any(v is None for v in values) else mean_ci(values)
+
+
+PAIRED_REFERENCES = ("esdfm", "esdfm_unit", "vanilla")
+
+
+def _paired(per_seed: dict[tuple[int, str], dict[str, float | None]], seeds: list[int],
+            names: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``paired[reference][method][metric]``: mean and t-CI over seeds of ``method - reference`` (same seed)."""
+    return {reference: {name: {m: _ci([None if per_seed[seed, name][m] is None or per_seed[seed, reference][m] is None
+                                       else per_seed[seed, name][m] - per_seed[seed, reference][m] for seed in seeds])
+                               for m in SUMMARY_METRICS} for name in names if name != reference}
+            for reference in PAIRED_REFERENCES if reference in names}
 
 
 class _no_loggers:
@@ -379,24 +535,34 @@ class _no_loggers:
 
 
 def _pretrain_all(context: Context, data: stream.Pretraining, lines: dict[str, Method], seeds: list[int],
-                  loggers: list[Any]) -> dict[tuple[int, str], Learner]:
+                  loggers: list[Any]) -> tuple[dict[tuple[int, str], Learner], dict[str, dict[str, Any]]]:
     if len(data.clicks) == 0 or (data.clicks.conversion_ts != conversions.NEVER).sum() == 0:
         raise ConfigError("no mature click (or no conversion) to pretrain on: move delayed.protocol.stream_start_hours later")
     learners = {}
+    reports: dict[str, dict[str, Any]] = {}
     for seed in seeds:
         seed_everything(seed, workers=True, verbose=False)  # python, numpy, torch; every shuffle is seeded too
         cvr = pretrain_cvr(context, data, seed, loggers)
         keys = dict.fromkeys(aux_key(name, m.signal_strength) for m in lines.values() for name in m.aux)
-        aux_nets = {key: pretrain_aux(context, data, *key, seed, loggers) for key in keys}
+        aux_nets = {}
+        for key in keys:
+            aux_nets[key], report = pretrain_aux(context, data, *key, seed, loggers)
+            reports.setdefault(key[0] + ("" if key[1] is None else f"@{key[1]:g}"), {})[str(seed)] = report
         for index, (name, method) in enumerate(lines.items()):
             mine = {family: aux_nets[aux_key(family, method.signal_strength)] for family in method.aux}
             learners[seed, name] = Learner(copy.deepcopy(cvr), method, mine, context, seed, index)
-    return learners
+    return learners, reports
+
+
+SUMMARY_METRICS = (*METRICS, "mean_prediction", "calibration_bias")
 
 
 def _seed_summary(per_slot: list[dict[str, Any]]) -> dict[str, float]:
+    """A seed's stream averages; ``calibration_bias`` = mean prediction / conversion rate of the test clicks."""
     rows = [s["rows"] for s in per_slot]
-    return {m: stream_average([s[m] for s in per_slot], rows) for m in (*METRICS, "mean_prediction")}
+    out = {m: stream_average([s[m] for s in per_slot], rows) for m in (*METRICS, "mean_prediction")}
+    rate = sum(s["positives"] for s in per_slot) / max(sum(rows), 1)
+    return out | {"calibration_bias": out["mean_prediction"] / rate if rate > 0 else None}
 
 
 def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: stream.Timeline,
@@ -406,7 +572,7 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
     per_seed = {key: _seed_summary(values) for key, values in per_slot.items()}
 
     def summary_of(name: str) -> dict[str, Any]:
-        out = {m: mean_ci([per_seed[seed, name][m] for seed in seeds]) for m in (*METRICS, "mean_prediction")}
+        out = {m: _ci([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
         for m in METRICS:
             anchors = [(per_seed[seed, "vanilla"][m], per_seed[seed, "oracle"][m]) for seed in seeds]
             out[f"ri_{m}"] = None if any(v == o for v, o in anchors) else mean_ci(
@@ -424,6 +590,7 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
         "seeds": seeds,
         "methods": main_lines,
         "summary": {name: summary_of(name) for name in main_lines},
+        "paired": _paired(per_seed, seeds, main_lines),
         "protocol": {
             "window_hours": timeline.window_s / 3600,
             "slot_hours": timeline.slot_s / 3600,
@@ -437,6 +604,8 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
             "test_true_mean_probability": None if slots[0]["true_mean"] is None else
             float(np.average([s["true_mean"] or 0.0 for s in slots], weights=np.maximum(rows, 1e-12))),
             "batch_size": spec.batch_size,
+            # fake negatives among the clicks observed negative at ES-DFM's window c: the room C5 has
+            "fake_negative_share": sum(s["fake_negatives"] for s in slots) / max(sum(s["observed_negatives"] for s in slots), 1),
         },
         "data": meta["stats"] | {"table_input": spec.input},
         "stream": {

@@ -93,8 +93,47 @@ def pcaw_weights(observed: torch.Tensor, p_delayed_positive: torch.Tensor, p_fli
     return esdfm_weights(observed, p_delayed_positive, 1 - p_flip)
 
 
+@torch.no_grad()
+def oracle_flip(observed: torch.Tensor, will_convert: torch.Tensor) -> torch.Tensor:
+    """The true future flip of each event: 1 on a fake negative (observed 0, converts later), else 0.
+
+    ``pcaw_weights(observed, p_dp, oracle_flip(observed, y))`` is the ceiling of every signal-aware
+    weight (``pcaw_oracle``): no flip model, however good its signals, can beat knowing the flip;
+    it weighs fake negatives 0 and real negatives ``1 + p_dp``. It reads the future, by design.
+    """
+    return ((observed < 0.5) & (will_convert > 0.5)).to(observed.dtype)
+
+
+@torch.no_grad()
+def defuse_weights(observed: torch.Tensor, duplicate: torch.Tensor, p_delayed_positive: torch.Tensor) -> torch.Tensor:
+    """DEFUSE (Chen et al., WWW 2022), on ES-DFM's stream: ``w = 1 + p_dp`` for the events ingested at
+    ``c`` (immediate positives and observed negatives), ``w = 0`` for the delayed positives' duplicates.
+
+    Reconstructed from the paper's principle (label correction of the observed negatives, abstract
+    and Sec. 3; the full equations were not read here): an observed negative is a fake negative with
+    probability ``z`` and its loss is ``z * BCE(f, 1) + (1 - z) * BCE(f, 0)`` (:func:`defuse_labels`:
+    a soft label ``z``). Its expected positive mass, ``(p_dp + P(y=0|x)) z = p_dp``, already counts
+    the delayed positives, so their duplicates weigh 0; ``1 + p_dp`` is the normalisation of
+    ES-DFM's ``q(x) = p(x)(1 + p_dp(x))`` (``observed`` is unused: kept for a uniform signature).
+    """
+    del observed
+    return torch.where(duplicate, torch.zeros_like(p_delayed_positive), 1 + p_delayed_positive)
+
+
+@torch.no_grad()
+def defuse_labels(observed: torch.Tensor, p_fake_negative: torch.Tensor) -> torch.Tensor:
+    """DEFUSE's corrected labels: 1 for an observed positive, ``z = P(fake negative | c=0, ...)`` for
+    an observed negative. ``z`` from ``x`` alone is the paper's; ``z`` from ``(x, a)``, the
+    pre-conversion signals seen at ingestion, is the signals-as-evidence route (``defuse_signals``):
+    a cart makes ``z`` high, so the click pushes ``f(x)`` up at once instead of waiting for its conversion.
+    """
+    return _select(observed, torch.ones_like(p_fake_negative), p_fake_negative)
+
+
 def weighted_bce(logits: torch.Tensor, observed: torch.Tensor, weights: torch.Tensor, rows: int | None = None) -> torch.Tensor:
     """``sum_i w_i * BCE(sigmoid(logit_i), observed_i) / rows``, ``rows`` = B by default (the mean).
+
+    ``observed`` may be a soft label in ``[0, 1]`` (DEFUSE): ``BCE(f, t) = -t log f - (1 - t) log(1 - f)``.
 
     ``weights`` are detached, so they get no gradient. A process's shard of a global minibatch passes
     the global batch's ``rows``, so that the shards' losses add up to the global batch's mean.

@@ -15,7 +15,9 @@ Generative model (every rate marked *fitted* comes from :func:`calibrate` on the
 * **Delay.** A mixture of two exponentials with *fitted* means; the fast component's weight is
   ``sigmoid(logit(pi) + delay_feature_effect * z3)``, *fitted* ``pi``: the delay depends on ``x``,
   as FSIW and ES-DFM assume. The label ``y`` is "converts within the window W", so the ground truth
-  is ``true_probability = P(convert | x) * P(delay < W | x)``.
+  is ``true_probability = P(convert | x) * P(delay < W | x)``; ``true_conversion = P(convert | x)``
+  and ``true_fast_weight`` are written too, so that the true ``p_dp(x) = P(y = 1, delay > c | x)``
+  of any elapsed window ``c`` can be computed (:func:`true_delayed_positive`).
 * **Pre-conversion signals** (view, cart, fav). For each kind, a Poisson number of events whose
   mean depends on ``y``: ``m0`` if the click will not convert, ``m0 + s (m1 - m0)`` if it will,
   with *fitted* ``m0, m1`` and the signal strength ``s`` (0: uninformative, 1: as on Taobao). Each
@@ -102,6 +104,16 @@ def fit_exponential_mixture(values_s: np.ndarray, limits_s: np.ndarray | float) 
     if fast > slow:
         weight, fast, slow = 1 - weight, slow, fast
     return weight, fast, slow
+
+
+def true_delayed_positive(conversion: np.ndarray, fast_weight: np.ndarray, calibration: Calibration,
+                          elapsed_s: float) -> np.ndarray:
+    """True ``p_dp(x) = P(convert | x) (F_x(W) - F_x(c))``: converts within the window but after ``c``,
+    ``F_x`` the click's delay mixture CDF (fast weight ``fast_weight``, the calibration's means)."""
+    c = calibration
+    within = _mixture_cdf(np.float64(c.window_s), fast_weight, c.fast_mean_s, c.slow_mean_s)
+    early = _mixture_cdf(np.float64(elapsed_s), fast_weight, c.fast_mean_s, c.slow_mean_s)
+    return np.asarray(conversion, dtype=np.float64) * np.maximum(within - early, 0.0)
 
 
 def _mixture_quantiles(weight: float, fast: float, slow: float, window_s: int, qs: list[float]) -> dict[str, float]:
@@ -296,7 +308,8 @@ class ConversionSimulator:
         ts = np.sort(hour * 3600 + rng.integers(0, 3600, count))
         categorical, numeric = self._features(ts, rng)
         convert = special.expit(self._logit_without_bias(categorical, numeric) + self.world.bias)
-        fast = rng.random(count) < self._fast_weight(numeric)
+        fast_weight = self._fast_weight(numeric)
+        fast = rng.random(count) < fast_weight
         delay = rng.exponential(np.where(fast, c.fast_mean_s, c.slow_mean_s))
         label = (rng.random(count) < convert) & (delay < c.window_s)
         conversion = np.where(label, ts + np.floor(delay).astype(np.int64), -1)
@@ -326,6 +339,8 @@ class ConversionSimulator:
         for f, name in enumerate(NUMERIC):
             clicks[name] = numeric[:, f]
         clicks["true_probability"] = truth.astype(np.float32)
+        clicks["true_conversion"] = convert.astype(np.float32)
+        clicks["true_fast_weight"] = fast_weight.astype(np.float32)
         signals = pd.DataFrame({
             "click_id": first_id + owner[order].astype(np.int64),
             "kind": kind[order],
