@@ -376,6 +376,23 @@ def _blind_control(counted: list[MetricsFile]) -> list[str]:
     return notes if simulated and len(notes) == len(simulated) else []
 
 
+def _decide_uncertainty(
+    claim_id: str, counted: list[MetricsFile], evidence: list[Evidence], reason: str, quantity: str | None
+) -> ClaimResult:
+    """``untestable`` when the simulator's positive control says the estimator is uninformative; else
+    reproduced on enough real datasets, partly on at least one dataset of either kind (``quantity``:
+    the evidence that decides)."""
+    blind = _blind_control(counted)
+    if blind:
+        return ClaimResult(claim_id, "untestable", f"estimator uninformative: {'; '.join(blind)}; {reason}", evidence)
+
+    def verdict_of(count: Count) -> Verdict:
+        on_real, on_simulated = count(quantity=quantity), count("simulated", quantity)
+        return _verdict(enough(on_real), on_real[0] + on_simulated[0] >= 1)
+
+    return decide(claim_id, evidence, verdict_of, reason)
+
+
 def rule_c6(files: list[MetricsFile]) -> ClaimResult:
     counted, excluded = _uncertainty_files(files)
     evidence = []
@@ -393,15 +410,7 @@ def rule_c6(files: list[MetricsFile]) -> ClaimResult:
         f"the positivity rate falls with uncertainty at a fixed score (upper-half slope, group-bootstrap CI "
         f"below 0) on {_counts(real)} real and {_counts(simulated)} simulated datasets{_roles(counted, excluded)}"
     )
-    blind = _blind_control(counted)
-    if blind:
-        return ClaimResult("C6", "untestable", f"estimator uninformative: {'; '.join(blind)}; {reason}", evidence)
-
-    def verdict_of(count: Count) -> Verdict:
-        on_real, on_simulated = count(), count("simulated")
-        return _verdict(enough(on_real), on_real[0] + on_simulated[0] >= 1)
-
-    return decide("C6", evidence, verdict_of, reason)
+    return _decide_uncertainty("C6", counted, evidence, reason, None)
 
 
 def rule_c7(files: list[MetricsFile]) -> ClaimResult:
@@ -423,15 +432,7 @@ def rule_c7(files: list[MetricsFile]) -> ClaimResult:
         f"{_counts(simulated)} simulated datasets; gains {100 * min(gains):+.1f}% to {100 * max(gains):+.1f}% "
         f"(paper: +25% to +40%){_roles(counted, excluded)}"
     )
-    blind = _blind_control(counted)
-    if blind:
-        return ClaimResult("C7", "untestable", f"estimator uninformative: {'; '.join(blind)}; {reason}", evidence)
-
-    def verdict_of(count: Count) -> Verdict:
-        on_real, on_simulated = count(quantity="ew_dpmt"), count("simulated", "ew_dpmt")
-        return _verdict(enough(on_real), on_real[0] + on_simulated[0] >= 1)
-
-    return decide("C7", evidence, verdict_of, reason)
+    return _decide_uncertainty("C7", counted, evidence, reason, "ew_dpmt")
 
 
 CLAIMS: tuple[ClaimText, ...] = (
