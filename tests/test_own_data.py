@@ -77,7 +77,7 @@ def test_own_graph_through_t1(project, layout):
         "experiment": {"seeds": [0], "num_threads": 1},
         "model": {"dim": 8, "num_layers": 1},
         "methods": {"dual_fixed": {"encoder": "dual", "fanout_rule": "fixed", "choice": "uniform"}},
-        "train": {"max_epochs": 2, "min_epochs": 1, "patience": 1, "max_epochs_by_dataset": {}, "val_candidates": 20},
+        "train": {"max_epochs": 2, "min_epochs": 1, "patience": 1, "val_candidates": 20},
     })
     run("directed-train", "papers")
     run("directed-evaluate", "papers")

@@ -256,11 +256,8 @@ def test_add_dataset_writes_params_entries_and_keeps_the_rest(tmp_path, monkeypa
     assert not Path("local_data.lock.json").exists()  # recorded by the first prepare_local, not here
     # every other line is kept, comments included
     after = Path("params.yaml").read_text().splitlines()
-    assert [line for line in before.splitlines() if line not in after] == [
-        "  local: {}",
-        "  datasets: [cora_ml, citeseer, subelj_cora, cit_hepph, amazon_music_also_bought, amazon_music_reviews, "
-        "amazon_instruments_reviews]",
-    ]
+    directed_list = next(line for line in before.splitlines() if line.startswith("  datasets: [cora_ml"))
+    assert [line for line in before.splitlines() if line not in after] == ["  local: {}", directed_list]
     # a taken name or a graph without its direction: an error, nothing written
     written = Path("params.yaml").read_text()
     with pytest.raises(ConfigError, match="exists already"):

@@ -566,6 +566,13 @@ def judge(files: list[MetricsFile], config: ReportConfig | None = None) -> dict[
         results = stability(counted, RULES, results, config.stability_bootstrap, config.stability_seed,
                             config.unstable_below)
     if own:
-        results = {key: replace(result, evidence=result.evidence + RULES[key](own).evidence)
-                   for key, result in results.items()}
+        # each rule reads the user's files as real ones (some rules judge real data only), and their
+        # evidence is labelled "user" again for the tables
+        as_real = [replace(f, data_kind="real") for f in own]
+        results = {
+            key: replace(
+                result, evidence=result.evidence + [replace(e, data_kind="user") for e in RULES[key](as_real).evidence]
+            )
+            for key, result in results.items()
+        }
     return results
