@@ -435,6 +435,17 @@ def rule_c7(files: list[MetricsFile]) -> ClaimResult:
     return _decide_uncertainty("C7", counted, evidence, reason, "ew_dpmt")
 
 
+# C2 and C3: what of BLADE / DAEMON is public and what this package reconstructs
+BLADE_RECONSTRUCTION = (
+    "This is a reconstruction of BLADE (WSDM 2023) and DAEMON (arXiv 2211.11583): their public text gives "
+    "dual source/target embeddings aggregated from the neighbourhood without node features, an asymmetric loss "
+    "(out-edges rewarded, reversed one-way edges penalised) and degree-dependent neighbourhood sizes from a "
+    "power law; the layer equations, the sampling formula (here: two-hop random-walk pools of size "
+    "c (1 + d)^-(alpha - 1), alpha fitted per graph, at the fixed rule's mean budget) and the evaluation "
+    "protocol are ours, so the verdict is about this reconstruction. "
+)
+
+
 CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C1", "directed", "dual embeddings model direction",
@@ -449,13 +460,8 @@ CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C2", "directed", "dual GNN beats the baselines",
         "The dual-embedding GNN beats the baselines on HitRate and MRR (paper: +6% to +230%).",
-"This is a reconstruction of BLADE (WSDM 2023) and DAEMON (arXiv 2211.11583): their public text gives "
-        "dual source/target embeddings aggregated from the neighbourhood without node features, an asymmetric loss "
-        "(out-edges rewarded, reversed one-way edges penalised) and degree-dependent neighbourhood sizes from a "
-        "power law; the layer equations, the sampling formula (here: two-hop random-walk pools of size "
-        "c (1 + d)^-(alpha - 1), alpha fitted per graph, at the fixed rule's mean budget) and the evaluation "
-        "protocol are ours, so the verdict is about this reconstruction. "
-        "Every method gets the same training budget (up to 300 epochs, early stopping with patience 20) and a "
+        BLADE_RECONSTRUCTION
+        + "Every method gets the same training budget (up to 300 epochs, early stopping with patience 20) and a "
         "validation-only grid of the same size; the dual GNN uses its grid winner, the paper's loss (w_h = 1) is "
         "an extra row. Per real graph, paired gaps between the dual GNN and the best baseline (by mean; "
         "GraphSAGE, shallow source/target embeddings, Gravity-GAE, popularity), for MRR and for HitRate@10, "
@@ -468,13 +474,8 @@ CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C3", "directed", "adaptive sampling helps low-degree nodes most",
         "Degree-adaptive neighbour sampling helps, most of all for low-degree nodes.",
-"This is a reconstruction of BLADE (WSDM 2023) and DAEMON (arXiv 2211.11583): their public text gives "
-        "dual source/target embeddings aggregated from the neighbourhood without node features, an asymmetric loss "
-        "(out-edges rewarded, reversed one-way edges penalised) and degree-dependent neighbourhood sizes from a "
-        "power law; the layer equations, the sampling formula (here: two-hop random-walk pools of size "
-        "c (1 + d)^-(alpha - 1), alpha fitted per graph, at the fixed rule's mean budget) and the evaluation "
-        "protocol are ours, so the verdict is about this reconstruction. "
-        "Per real graph, paired MRR gaps between adaptive and fixed fan-out (dual GNN, equal mean budget, "
+        BLADE_RECONSTRUCTION
+        + "Per real graph, paired MRR gaps between adaptive and fixed fan-out (dual GNN, equal mean budget, "
         "validation and test embeddings from the full neighbourhood operator) overall and in the lowest and "
         "highest source-degree buckets. A graph's gaps count as inconclusive where a run is budget-bound or "
         "where fewer than 50% of all nodes (or of the lowest-degree quarter) get another neighbourhood than "
