@@ -12,3 +12,20 @@ def test_benchmark_reports_every_timing_and_the_targets():
     assert all(np.isfinite(s) and s > 0 for s in result["seconds"].values())
     assert result["ratio_to_single"]["ew_dpmt"] == result["seconds"]["ew_dpmt"] / result["seconds"]["single"]
     assert set(result["targets_met"]) == {"ew_dpmt_seconds", "ew_dpmt_detrended_lcb_seconds", "ew_dpmt_ratio_to_single"}
+
+
+def test_training_seconds_sums_each_estimator_over_seeds(tmp_path):
+    import json
+
+    from recsys_challenges.uncertainty.bench import training_seconds
+
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim/meta.json").write_text(json.dumps({"per_seed": [
+        {"seed": 0, "seconds": {"density_posterior": 1.5, "deep_ensemble": 4.0}},
+        {"seed": 1, "seconds": {"density_posterior": 2.0, "deep_ensemble": 5.0}},
+    ]}))
+    (tmp_path / "mine").mkdir()  # a user's own scores: nothing trained
+    (tmp_path / "mine/meta.json").write_text(json.dumps({"per_seed": [{"seed": 0, "seconds": 0.0}]}))
+    assert training_seconds(tmp_path) == {
+        "per_dataset": {"mine": {}, "sim": {"density_posterior": 3.5, "deep_ensemble": 9.0}}, "total": 12.5
+    }

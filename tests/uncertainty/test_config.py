@@ -32,9 +32,10 @@ def test_params_yaml_sections_load(cls, section):
     assert isinstance(load_section(cls, section, ROOT / "params.yaml"), cls)
 
 
-def test_default_estimator_is_a_posterior_network_with_both_ablations_and_five_seeds():
+def test_default_estimator_is_the_density_posterior_with_three_ablations_and_five_seeds():
     params = load_section(TrainParams, "uncertainty.train", ROOT / "params.yaml")
-    assert params.estimator == "posterior_network" and set(params.ablations) == {"deep_ensemble", "mc_dropout"}
+    assert params.estimator == "density_posterior"
+    assert set(params.ablations) == {"posterior_network", "deep_ensemble", "mc_dropout"}
     assert params.deep_ensemble.members >= 5 and params.deep_ensemble.bootstrap and len(params.seeds) >= 5
 
 
@@ -51,7 +52,9 @@ def test_a_dataset_may_carry_its_own_split():
         (TrainParams, "train", "{mc_dropout: {dropout: 0.0}}", "MC dropout needs dropout"),
         (TrainParams, "train", "{model: {hidden: []}}", "hidden"),
         (TrainParams, "train", "{epoch: 3}", "unknown key 'epoch'"),
-        (TrainParams, "train", "{ablations: [posterior_network]}", "ablations must be distinct"),
+        (TrainParams, "train", "{ablations: [density_posterior]}", "ablations must be distinct"),
+        (TrainParams, "train", "{density_posterior: {bandwidth_multiples: [0.0]}}", "bandwidth_multiples"),
+        (TrainParams, "train", "{density_posterior: {prior_count: 0}}", "prior_count"),
         (TrainParams, "train", "{posterior_network: {latent_dim: 0}}", "latent_dim"),
         (BoundaryParams, "boundaries", "{confidence: 1.0}", "confidence"),
         (DatasetParams, "datasets.x", "{folder: f, loader: nope, kind: real}", "unknown loader 'nope'"),

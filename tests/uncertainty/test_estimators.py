@@ -110,8 +110,9 @@ def test_mc_dropout_draws_vary_and_eval_draws_do_not():
 
 def test_estimator_registry_covers_the_config_choices():
     params = TrainParams()
-    assert set(ESTIMATORS) == {"posterior_network", "deep_ensemble", "mc_dropout"}
-    assert params.estimator == "posterior_network" and set(params.ablations) == {"deep_ensemble", "mc_dropout"}
+    assert set(ESTIMATORS) == {"density_posterior", "posterior_network", "deep_ensemble", "mc_dropout"}
+    assert params.estimator == "density_posterior"
+    assert set(params.ablations) == {"posterior_network", "deep_ensemble", "mc_dropout"}
     assert ESTIMATORS["deep_ensemble"].copies(params) == params.deep_ensemble.members >= 5
     assert ESTIMATORS["deep_ensemble"].bootstrap(params)
     assert ESTIMATORS["posterior_network"].copies(params) == ESTIMATORS["mc_dropout"].copies(params) == 1
@@ -149,6 +150,7 @@ def test_posterior_network_learns_the_label():
 
     params = TrainParams(
         seeds=(0,),
+        estimator="posterior_network",
         ablations=(),
         model=ModelParams(hidden=(16,), embedding_dim=2, batch_size=128, epochs=6, learning_rate=0.01),
     )

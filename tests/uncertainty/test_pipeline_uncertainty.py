@@ -31,7 +31,8 @@ def test_metrics_files_are_well_formed(tiny_project):
         for metric in ("test_auc", "c6_slope", "c6_slope_upper"):
             assert metrics["summary"]["classifier"][metric]["n"] == 2
         assert set(metrics["c7"]["recall_gain"]) == {"ew_dpmt", "mist"}
-        assert metrics["estimator"] == "posterior_network" and set(metrics["ablations"]) == {"deep_ensemble", "mc_dropout"}
+        assert metrics["estimator"] == "density_posterior"
+        assert set(metrics["ablations"]) == {"posterior_network", "deep_ensemble", "mc_dropout"}
         assert (metrics["diagnostics"] is not None) == (kind == "simulated")
         assert _finite_numbers(metrics)
 
@@ -48,8 +49,9 @@ def test_bench_and_predictions(tiny_project):
     work, _, _ = tiny_project
     bench = json.loads((work / "reports/bench/uncertainty.json").read_text())
     assert bench["rows"] == 20_000 and bench["seconds"]["ew_dpmt"] > 0
+    assert bench["training_seconds"]["per_dataset"]["click_log_sim"]["density_posterior"] > 0
     with np.load(work / "data/uncertainty/predictions/click_log_sim/predictions.npz") as npz:
-        for estimator in ("posterior_network", "deep_ensemble", "mc_dropout"):
+        for estimator in ("density_posterior", "posterior_network", "deep_ensemble", "mc_dropout"):
             score, uncertainty = npz[f"{estimator}.test_score"], npz[f"{estimator}.test_uncertainty"]
             assert score.shape == uncertainty.shape == (2, len(npz["test_labels"]))
             assert (uncertainty >= 0).all() and ((0 <= score) & (score <= 1)).all()

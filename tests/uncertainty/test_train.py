@@ -19,7 +19,7 @@ def _table(rows: int, seed: int) -> LabelledTable:
     return LabelledTable(numeric, category[:, None].astype(np.int64), (6,), labels, np.arange(rows))
 
 
-@pytest.mark.parametrize("estimator", ["posterior_network", "deep_ensemble", "mc_dropout"])
+@pytest.mark.parametrize("estimator", ["density_posterior", "posterior_network", "deep_ensemble", "mc_dropout"])
 def test_fit_and_predict_learns_and_gives_an_uncertainty(estimator):
     params = TrainParams(
         seeds=(0,),
@@ -30,9 +30,16 @@ def test_fit_and_predict_learns_and_gives_an_uncertainty(estimator):
         mc_dropout=MCDropoutParams(passes=10, dropout=0.2),
     )
     test = _table(1000, seed=2)
-    result = fit_and_predict(_table(2000, seed=1), {"test": test}, params, seed=0, logger=False)
+    evaluated = {"holdout": _table(500, seed=3), "test": test}
+    result = fit_and_predict(_table(2000, seed=1), evaluated, params, seed=0, logger=False)
     score, uncertainty = result["test"]
     assert roc_auc_score(test.labels, score) > 0.95
     assert ((0 <= score) & (score <= 1)).all() and (uncertainty > 0).mean() > 0.99
-    again = fit_and_predict(_table(2000, seed=1), {"test": test}, params, seed=0, logger=False)["test"]
+    again = fit_and_predict(_table(2000, seed=1), evaluated, params, seed=0, logger=False)["test"]
     assert np.array_equal(score, again[0]) and np.array_equal(uncertainty, again[1])  # seeded: reproducible
+
+
+def test_density_posterior_needs_a_holdout_for_its_bandwidths():
+    params = TrainParams(seeds=(0,), ablations=(), model=ModelParams(hidden=(8,), embedding_dim=2, epochs=1))
+    with pytest.raises(ValueError, match="hold-out"):
+        fit_and_predict(_table(300, seed=1), {"test": _table(100, seed=2)}, params, seed=0, logger=False)

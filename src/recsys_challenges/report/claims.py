@@ -521,7 +521,8 @@ CLAIMS: tuple[ClaimText, ...] = (
     ClaimText(
         "C6", "uncertainty", "positivity falls as uncertainty grows",
         "At a fixed score, the empirical positivity rate falls as the model's uncertainty grows.",
-        "Per dataset, the headline estimator's (a posterior network) log-odds slope of the test positivity rate "
+        "Per dataset, the headline estimator's (the density posterior: a Beta posterior whose evidence is the "
+        "kernel count of training rows near the example in each field's learned embedding) log-odds slope of the test positivity rate "
         "against the uncertainty's rank within its score bin, over the upper half of the score bins, pooled over "
         "seeds with a group-bootstrap CI. Datasets where no method reaches any precision bound do not count. "
         "Untestable when the simulator's positive control (noise-free C7 ceiling >= 5%) says the estimator's "

@@ -62,11 +62,11 @@ CAPTIONS: dict[str, str] = {
     ),
     "figures/uncertainty/*/c6_positivity.png": (
         "C6. Test positivity rate against the mean score, one curve per uncertainty level (quantiles within each "
-        "score bin), Clopper-Pearson 95% intervals, one panel per estimator (posterior network, deep ensemble, MC "
-        "dropout) titled with its pooled upper-half slope: the claim expects the high-uncertainty curves below."
+        "score bin), Clopper-Pearson 95% intervals, one panel per estimator (density posterior, posterior network, "
+        "deep ensemble, MC dropout) titled with its pooled upper-half slope: the claim expects the high-uncertainty curves below."
     ),
     "figures/uncertainty/*/c6_heatmap.png": (
-        "C6. The posterior network's positivity rates over (score bin, uncertainty level)."
+        "C6. The headline estimator's (density posterior) positivity rates over (score bin, uncertainty level)."
     ),
     "figures/uncertainty/*/c7_recall.png": (
         "C7. Test recall (bootstrap 95% CI) and achieved test precision against the precision bound for one "

@@ -11,6 +11,7 @@ Output ``reports/bench/uncertainty.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -31,7 +32,7 @@ from recsys_challenges.uncertainty.boundaries import (
     single_threshold,
 )
 from recsys_challenges.uncertainty.config import BenchParams, BoundaryParams
-from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
+from recsys_challenges.uncertainty.predictions import META_FILE, PREDICTIONS_ROOT, load_predictions, prediction_key
 
 BENCH_FILE = Path("reports/bench/uncertainty.json")
 TARGET_SECONDS = 2.0
@@ -56,6 +57,21 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return float(np.median(times))
+
+
+def training_seconds(root: Path = PREDICTIONS_ROOT) -> dict:
+    """Seconds ``uncertainty_train`` spent per dataset and estimator (all seeds), from each predictions
+    folder's ``meta.json``, and their total: the bulk of T3's part of ``dvc repro``."""
+    spent: dict = {}
+    for meta_path in sorted(root.glob(f"*/{META_FILE}")):
+        per_estimator: dict[str, float] = {}
+        for run in json.loads(meta_path.read_text())["per_seed"]:
+            if not isinstance(run["seconds"], dict):  # a user's own scores: nothing trained
+                continue
+            for estimator, seconds in run["seconds"].items():
+                per_estimator[estimator] = round(per_estimator.get(estimator, 0.0) + seconds, 1)
+        spent[meta_path.parent.name] = per_estimator
+    return {"per_dataset": spent, "total": round(sum(sum(d.values()) for d in spent.values()), 1)}
 
 
 def benchmark(params: BenchParams, boundary_params: BoundaryParams = BoundaryParams()) -> dict:
@@ -98,6 +114,7 @@ def benchmark(params: BenchParams, boundary_params: BoundaryParams = BoundaryPar
         "repeats": params.repeats,
         "seconds": seconds,
         "ratio_to_single": ratio,
+        "training_seconds": training_seconds(),
         "targets": {"ew_dpmt_seconds": TARGET_SECONDS, "ew_dpmt_detrended_lcb_seconds": TARGET_SECONDS, "ew_dpmt_ratio_to_single": TARGET_RATIO},
         "targets_met": {
             "ew_dpmt_seconds": seconds["ew_dpmt"] < TARGET_SECONDS,

@@ -10,7 +10,7 @@ from typing import Literal
 from recsys_challenges.config import require
 
 TECHNIQUE = "uncertainty"
-Estimator = Literal["posterior_network", "deep_ensemble", "mc_dropout"]
+Estimator = Literal["density_posterior", "posterior_network", "deep_ensemble", "mc_dropout"]
 
 
 def dataset_stage_parser(prog: str, description: str, out_help: str) -> argparse.ArgumentParser:
@@ -111,6 +111,28 @@ class PosteriorNetworkParams:
 
 
 @dataclass(frozen=True)
+class DensityPosteriorParams:
+    """Density posterior (:mod:`recsys_challenges.uncertainty.density`): a Beta posterior whose evidence is
+    the kernel count of training rows near the example's values, per field.
+
+    ``bandwidth_multiples``: candidate bandwidths, as multiples of each field's scale (categorical:
+    the median nearest-neighbour distance of its values' embeddings; numeric: Silverman's rule),
+    one chosen per field by hold-out likelihood; ``prior_count``: pseudo-rows of the Beta prior,
+    centred on the training rows' positive share.
+    """
+
+    bandwidth_multiples: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    prior_count: float = 2.0
+
+    def __post_init__(self) -> None:
+        require(
+            len(self.bandwidth_multiples) >= 1 and all(m > 0 for m in self.bandwidth_multiples),
+            f"bandwidth_multiples must be positive, got {self.bandwidth_multiples}",
+        )
+        require(self.prior_count > 0, f"prior_count must be > 0, got {self.prior_count}")
+
+
+@dataclass(frozen=True)
 class DeepEnsembleParams:
     """Deep ensemble (Lakshminarayanan et al., NeurIPS 2017): independently initialised members,
     each trained on its own bootstrap sample of the training rows (``bootstrap``) in its own order."""
@@ -139,10 +161,11 @@ class TrainParams:
     """``uncertainty.train``: the estimator of score and uncertainty, and how to fit it."""
 
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    estimator: Estimator = "posterior_network"
-    ablations: tuple[Estimator, ...] = ("deep_ensemble", "mc_dropout")
+    estimator: Estimator = "density_posterior"
+    ablations: tuple[Estimator, ...] = ("posterior_network", "deep_ensemble", "mc_dropout")
     split: SplitParams = field(default_factory=SplitParams)
     model: ModelParams = field(default_factory=ModelParams)
+    density_posterior: DensityPosteriorParams = field(default_factory=DensityPosteriorParams)
     posterior_network: PosteriorNetworkParams = field(default_factory=PosteriorNetworkParams)
     deep_ensemble: DeepEnsembleParams = field(default_factory=DeepEnsembleParams)
     mc_dropout: MCDropoutParams = field(default_factory=MCDropoutParams)

@@ -1,10 +1,19 @@
-"""Classifiers with an uncertainty per prediction: a posterior network, a deep ensemble, MC dropout.
+"""Classifiers with an uncertainty per prediction: density posterior, posterior network, deep ensemble, MC dropout.
 
 Arora et al. (ICLR 2024, arXiv 2311.11723, section 3) score an example by the mean of a posterior
-over its positive-class probability and measure its uncertainty by that posterior's spread. Three
+over its positive-class probability and measure its uncertainty by that posterior's spread. Four
 estimators of that posterior:
 
-* **posterior network** (the default; Charpentier, Zuegner & Guennemann, NeurIPS 2020, eq. 3-4),
+* **density posterior** (the default): a Beta posterior in the Natural Posterior Network's form
+  (Charpentier, Borchert, Zuegner, Geisler & Guennemann, ICLR 2022, eq. 4-5, Bernoulli case):
+  ``alpha = n_0 pi + n(x) p(x)``, ``beta = n_0 (1 - pi) + n(x) (1 - p(x))`` with ``p(x)`` an MLP's
+  probability (trained with cross-entropy, the Bayesian loss's limit at large evidence), a prior of
+  ``n_0`` pseudo-rows at the training positive share ``pi``, and the evidence ``n(x)`` the kernel
+  count of training rows near the example's values in each field's learned embedding
+  (:mod:`.density`, fitted after training: a kernel density has nothing to train). Score
+  ``alpha / (alpha + beta)``, uncertainty ``1 / (alpha + beta)``: the Beta variance is
+  ``s (1 - s) / (alpha + beta + 1)``, dominated by the score, so the evidence is reported unmixed.
+* **posterior network** (an ablation; Charpentier, Zuegner & Guennemann, NeurIPS 2020, eq. 3-4),
   binary case: an encoder maps an example to a latent ``z`` (batch-normalised), a normalised density
   ``p(z | c)`` per class turns it into pseudo-counts ``alpha = 1 + N_1 p(z | 1)``,
   ``beta = 1 + N_0 p(z | 0)`` (``N_c`` the training rows of class ``c``), and the posterior is
@@ -41,6 +50,8 @@ from torch import nn
 
 from recsys_challenges.distributed import shard
 from recsys_challenges.uncertainty.config import TrainParams
+from recsys_challenges.uncertainty.datasets import LabelledTable
+from recsys_challenges.uncertainty.density import FieldDensity, fit_field_density
 
 
 class BatchedLinear(nn.Module):
@@ -178,6 +189,32 @@ class PosteriorNetwork(nn.Module):
         return 1.0 + torch.exp(self.log_evidence(numeric, categorical).clamp(max=MAX_LOG_EVIDENCE))  # (B, 2)
 
 
+class DensityPosterior(nn.Module):
+    """Beta posterior from a classifier's probability and a field density's evidence (NatPN form).
+
+    Args:
+        classifier: an :class:`EnsembleMLP` with one member and one logit.
+        density: kernel counts of the training rows per field (:func:`.density.fit_field_density`).
+        prior_rate: ``pi``, the training rows' positive share; ``prior_count``: ``n_0``.
+
+    Shapes: ``numeric (B, F)`` (standardised), ``categorical (B, C)`` -> ``(B, 2)`` ``[beta, alpha]``.
+    """
+
+    def __init__(self, classifier: EnsembleMLP, density: FieldDensity, prior_rate: float, prior_count: float) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.density = density
+        self.prior_rate = prior_rate
+        self.prior_count = prior_count
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        probability = torch.sigmoid(self.classifier(numeric, categorical)[0, :, 0])  # (B,)
+        evidence = torch.exp(self.density.log_evidence(numeric, categorical).clamp(max=MAX_LOG_EVIDENCE))  # (B,)
+        alpha = self.prior_count * self.prior_rate + evidence * probability
+        beta = self.prior_count * (1.0 - self.prior_rate) + evidence * (1.0 - probability)
+        return torch.stack([beta, alpha], dim=1)
+
+
 def uce_loss(concentrations: torch.Tensor, labels: torch.Tensor, entropy_weight: float) -> torch.Tensor:
     """PostNet's Bayesian loss for a Beta posterior, averaged over the batch (Charpentier et al., eq. 5):
 
@@ -199,6 +236,13 @@ def beta_score_and_variance(concentrations: np.ndarray) -> tuple[np.ndarray, np.
     beta, alpha = concentrations[:, 0], concentrations[:, 1]
     total = alpha + beta
     return alpha / total, alpha * beta / (total**2 * (total + 1.0))
+
+
+def beta_score_and_inverse_evidence(concentrations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Score ``alpha / (alpha + beta)`` and uncertainty ``1 / (alpha + beta)`` from ``(N, 2)`` ``[beta, alpha]``."""
+    concentrations = np.asarray(concentrations, dtype=np.float64)
+    total = concentrations.sum(axis=1)
+    return concentrations[:, 1] / total, 1.0 / total
 
 
 def ensemble_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -241,7 +285,7 @@ def predict_logits(
     return np.concatenate(draws, axis=0)
 
 
-def predict_beta(network: PosteriorNetwork, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
+def predict_beta(network: PosteriorNetwork | DensityPosterior, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
     """``(N, 2)`` Beta concentrations ``[beta, alpha]`` in eval mode (batch norm on its running statistics)."""
     network.eval()
     return predict_in_chunks(network, numeric, categorical).numpy()
@@ -315,6 +359,21 @@ def _posterior_network(params: TrainParams, numeric_features: int, cardinalities
     return PosteriorNetwork(encoder, spec.latent_dim, spec.components, class_counts)
 
 
+def _fit_density(network: EnsembleMLP, params: TrainParams, train_numeric: np.ndarray, train: LabelledTable,
+                 holdout_numeric: np.ndarray, holdout: LabelledTable) -> DensityPosterior:
+    """Wrap a trained single MLP into a :class:`DensityPosterior` (numerics standardised as in training)."""
+    tables = []
+    if network.embedding is not None:
+        weights = network.embedding.weight.detach()[: network.vocabulary]  # member 0's table
+        starts = network.offsets.tolist()
+        tables = [weights[start : start + size] for start, size in zip(starts, train.cardinalities, strict=True)]
+    spec = params.density_posterior
+    density = fit_field_density(tables, train_numeric, train.categorical, holdout_numeric, holdout.categorical,
+                                list(spec.bandwidth_multiples))
+    network.eval()
+    return DensityPosterior(network, density, float(train.labels.mean()), spec.prior_count)
+
+
 def _member_loss(network: nn.Module, numeric: torch.Tensor, categorical: torch.Tensor, labels: torch.Tensor):
     # (B, M, ...) -> member-major (M, B, ...)
     logits = network(numeric.transpose(0, 1), categorical.transpose(0, 1))[..., 0]  # (M, B)
@@ -326,7 +385,9 @@ class Estimator:
     """How one estimator builds its network, trains it and predicts (score, uncertainty).
 
     ``copies``: training copies of the rows per batch position (``M`` bootstrap samples for the
-    ensemble, else 1); ``bootstrap``: whether those copies are bootstrap samples.
+    ensemble, else 1); ``bootstrap``: whether those copies are bootstrap samples; ``finish``: what
+    is fitted after training, from ``(network, params, train numeric (standardised), train table,
+    hold-out numeric, hold-out table)`` (the density posterior's field density); None: nothing.
     """
 
     build: Callable[[TrainParams, int, tuple[int, ...], tuple[int, int]], nn.Module]
@@ -334,10 +395,19 @@ class Estimator:
     bootstrap: Callable[[TrainParams], bool]
     loss: Callable[[TrainParams], Callable[..., torch.Tensor]]
     predict: Callable[[nn.Module, np.ndarray, np.ndarray, TrainParams], tuple[np.ndarray, np.ndarray]]
+    finish: Callable[..., nn.Module] | None = None
 
 
 # uncertainty.train.estimator (and .ablations) -> estimator
 ESTIMATORS: dict[str, Estimator] = {
+    "density_posterior": Estimator(
+        build=lambda p, f, cards, counts: _mlp(p, f, cards, 1, p.model.dropout),
+        copies=lambda p: 1,
+        bootstrap=lambda p: False,
+        loss=lambda p: _member_loss,
+        predict=lambda net, x, c, p: beta_score_and_inverse_evidence(predict_beta(net, x, c)),
+        finish=_fit_density,
+    ),
     "posterior_network": Estimator(
         build=_posterior_network,
         copies=lambda p: 1,

@@ -120,6 +120,11 @@ def fit_and_predict(
     module = ClassifierModule(network, estimator.loss(params), params.model.learning_rate, params.model.weight_decay)
     trainer.fit(module, loader)
     network = module.network  # sync_batchnorm may have swapped the batch-norm layers
+    if estimator.finish is not None:
+        if "holdout" not in evaluated:
+            raise ValueError(f"{estimator_name or params.estimator} fits its density on a hold-out: pass one")
+        holdout_numeric = numeric_other[list(evaluated).index("holdout")]
+        network = estimator.finish(network, params, numeric_train, train, holdout_numeric, evaluated["holdout"])
     return {
         name: estimator.predict(network, numeric, table.categorical, params)
         for (name, table), numeric in zip(evaluated.items(), numeric_other, strict=True)
