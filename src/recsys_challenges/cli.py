@@ -25,6 +25,7 @@ STAGES: dict[str, str] = {
     "delayed-stream": "recsys_challenges.delayed.train:main",
     "delayed-figures": "recsys_challenges.delayed.figures:main",
     "delayed-bench": "recsys_challenges.delayed.bench:main",
+    "delayed-sweep": "recsys_challenges.delayed.sweep:main",
     "directed-train": "recsys_challenges.directed.train:main",
     "directed-evaluate": "recsys_challenges.directed.evaluate:main",
     "directed-figures": "recsys_challenges.directed.figures:main",

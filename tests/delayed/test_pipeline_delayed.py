@@ -48,9 +48,18 @@ def test_metrics_files(tiny_project):
         assert ("signal_sweep" in payload) == (kind == "simulated")
 
 
+def test_regime_sweep_file(tiny_project):
+    work, _, _ = tiny_project
+    sweep = json.loads((work / "reports/metrics/delayed/sweep.json").read_text())
+    assert sweep["layout"] == "regime_sweep" and sweep["seeds"] == [0]
+    assert set(sweep["points"]) == {"base", "conversion_rate=0.05", "elapsed_window_minutes=60"}
+    assert all(0 <= p["fake_negative_share"]["mean"] < 1 for p in sweep["points"].values())
+
+
 def test_figures_are_real_pngs(tiny_project):
     work, _, _ = tiny_project
-    for name in ("c4_methods.png", "c4_stream.png", "c5_signals.png", "c5_controls.png", "waiting_tradeoff.png"):
+    for name in ("c4_methods.png", "c4_stream.png", "c5_signals.png", "c5_controls.png", "waiting_tradeoff.png",
+                 "c5_regime_sweep.png"):
         data = (work / "reports/figures/delayed" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 20_000
 

@@ -1,13 +1,13 @@
 """Typed parameters of T2 (delayed feedback): the ``delayed`` section of ``params.yaml``.
 
 Each stage loads only the sub-sections it reads (``delayed.conversions``, ``delayed.datasets.<name>``,
-``delayed.protocol``, ``delayed.model``, ``delayed.train``, ``delayed.bench``) and dvc.yaml lists
+``delayed.protocol``, ``delayed.model``, ``delayed.train``, ``delayed.bench``, ``delayed.sweep``) and dvc.yaml lists
 exactly those keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from recsys_challenges.config import require
@@ -193,3 +193,80 @@ class BenchParams:
         require(self.throughput_rows >= 1000, "throughput_rows must be >= 1000")
         require(self.repeats >= 1, "repeats must be >= 1")
         require(10_000 <= self.stream_rows <= 20_000_000, "stream_rows must be in [1e4, 2e7]")
+
+
+@dataclass(frozen=True)
+class RegimeParams:
+    """One simulated regime of the sweep: the simulator's overrides and ES-DFM's elapsed window c.
+
+    ``conversion_rate``, ``slow_share`` and ``slow_mean_hours`` replace the rates fitted on Taobao
+    (as ``SimulatorParams``' overrides do), ``signal_strength`` is the simulator's, and
+    ``elapsed_window_minutes`` is ES-DFM's elapsed window c (Yang et al., AAAI 2021): an unconverted
+    click is ingested as a negative c after it, and a conversion later than c is a fake negative.
+    """
+
+    conversion_rate: float = 0.10
+    elapsed_window_minutes: float = 15.0
+    slow_share: float = 0.5
+    signal_strength: float = 1.0
+    slow_mean_hours: float = 8.0  # the slow delay component's mean (not swept)
+
+    def __post_init__(self) -> None:
+        require(0 < self.conversion_rate < 0.5, f"conversion_rate must be in (0, 0.5), got {self.conversion_rate}")
+        require(self.elapsed_window_minutes > 0, f"elapsed_window_minutes must be > 0, got {self.elapsed_window_minutes}")
+        require(0 <= self.slow_share <= 1, f"slow_share must be in [0, 1], got {self.slow_share}")
+        require(self.signal_strength >= 0, f"signal_strength must be >= 0, got {self.signal_strength}")
+        require(self.slow_mean_hours > 0, f"slow_mean_hours must be > 0, got {self.slow_mean_hours}")
+
+
+@dataclass(frozen=True)
+class SweepFactors:
+    """``delayed.sweep.factors``: the values each swept field of :class:`RegimeParams` takes."""
+
+    conversion_rate: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.10, 0.20])
+    elapsed_window_minutes: list[float] = field(default_factory=lambda: [5.0, 15.0, 60.0])
+    slow_share: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])
+    signal_strength: list[float] = field(default_factory=lambda: [0.0, 1.0, 8.0])
+
+    def values(self) -> dict[str, list[float]]:
+        """Factor name (a field of :class:`RegimeParams`) -> its values, in params order."""
+        return {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+SWEEP_REFERENCE = "esdfm"  # every gain of the sweep is paired against ES-DFM
+SWEEP_BASE = "base"  # the name of the sweep's centre point
+SWEEP_REQUIRED = ("oracle", "vanilla", SWEEP_REFERENCE, "pcaw", "pcaw_oracle")
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """``delayed.sweep``: simulated regimes, one factor at a time around ``base`` (stage ``delayed_sweep``).
+
+    Each point is ``base`` with one factor set to one of its values; ``base`` is the centre shared
+    by every factor, so each factor's values must include the base's. The simulator's other
+    settings (days, drift, effects), the calibration input and the batch size are those of
+    ``delayed.datasets.sim`` (dvc.yaml lists them). Every seed is a replicate: its own simulated stream (simulator
+    seed) and its own training seed, so the CIs cover both the data and the training.
+    """
+
+    rows: int = 40_000
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "esdfm", "esdfm_unit", "esdfm_true",
+                                                        "pcaw", "pcaw_oracle"])
+    base: RegimeParams = field(default_factory=RegimeParams)
+    factors: SweepFactors = field(default_factory=SweepFactors)
+
+    def __post_init__(self) -> None:
+        require(10_000 <= self.rows <= 2_000_000, f"rows must be in [1e4, 2e6], got {self.rows}")
+        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds must be distinct")
+        unknown = sorted(set(self.methods) - set(METHODS))
+        require(not unknown, f"unknown methods {unknown} (known: {', '.join(METHODS)})")
+        missing = [m for m in SWEEP_REQUIRED if m not in self.methods]
+        require(not missing, f"methods must include {', '.join(SWEEP_REQUIRED)} (missing {', '.join(missing)})")
+        require("waiting" not in self.methods, "waiting is not a sweep method (it expands to several lines)")
+        for name, values in self.factors.values().items():
+            require(len(values) >= 1 and len(set(values)) == len(values), f"factors.{name} must be distinct values")
+            require(getattr(self.base, name) in values,
+                    f"factors.{name} must include the base's value {getattr(self.base, name)} (the shared centre point)")
+            for value in values:
+                replace(self.base, **{name: value})  # range checks of RegimeParams

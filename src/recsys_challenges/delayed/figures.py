@@ -11,7 +11,11 @@ writes ``reports/figures/delayed/``:
   and NLL, on all test clicks and on clicks of young items: the unit-weight control (C4), the
   signal-aware weights and DEFUSE, and the ceilings (``pcaw_oracle``, ``esdfm_true``), per dataset;
 * ``waiting_tradeoff.png``: AUC and NLL of waiting-N against N (vanilla is N = 0), with the oracle,
-  ES-DFM and ours as reference lines.
+  ES-DFM and ours as reference lines;
+* ``c5_regime_sweep.png`` (from ``sweep.json``, stage ``delayed_sweep``): one panel per swept factor
+  (conversion rate, ES-DFM's elapsed window c, slow-delay share, signal strength), the AUC gain over
+  ES-DFM of the signal-aware weights and of their ceiling (``pcaw_oracle``) with 95% CIs over seeds,
+  over bars of the share of fake negatives among the observed negatives.
 
 Real and simulated data are always in separate, labelled panels.
 """
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from recsys_challenges.config import read_yaml
+from recsys_challenges.delayed.config import SWEEP_BASE
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
 from recsys_challenges.plotting import save_png, setup
@@ -208,6 +213,80 @@ def controls_figure(payloads: list[dict[str, Any]]):
     return figure
 
 
+SWEEP_FIGURE = "c5_regime_sweep.png"
+SWEEP_LINES = (("pcaw", "signal-aware weights (pcaw)", "#1f77b4", "o"),
+               ("pcaw_oracle", "ceiling: true flip (pcaw_oracle)", "#555555", "D"))
+SWEEP_FACTORS = {  # factor -> (panel title, tick label of a value)
+    "conversion_rate": ("conversion rate within 24 h", lambda v: f"{v:.0%}"),
+    "elapsed_window_minutes": ("ES-DFM's elapsed window c", lambda v: f"{v:g} min"),
+    "slow_share": ("share of slow delays", lambda v: f"{v:.0%}"),
+    "signal_strength": ("signal strength (1: as on Taobao)", lambda v: f"{v:g}"),
+}
+
+
+def sweep_figure(sweep: dict[str, Any]):
+    """One panel per factor: AUC gain over ES-DFM (paired by seed) at each value, fake-negative share behind."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import PercentFormatter
+
+    factors = [f for f in SWEEP_FACTORS if f in sweep["factors"]]
+    figure, axes = plt.subplots(1, len(factors), figsize=(4.6 * len(factors), 4.6), squeeze=False, sharey=True)
+    shares = [sweep["points"][name]["fake_negative_share"]["mean"] for f in factors
+              for name in sweep["factors"][f]["points"]]
+    for ax, factor in zip(axes[0], factors, strict=True):
+        heading, tick = SWEEP_FACTORS[factor]
+        order = np.argsort(sweep["factors"][factor]["values"], kind="stable")
+        values = [sweep["factors"][factor]["values"][i] for i in order]
+        names = [sweep["factors"][factor]["points"][i] for i in order]
+        points = [sweep["points"][name] for name in names]
+        x = np.arange(len(values))
+        behind = ax.twinx()
+        share = [p["fake_negative_share"]["mean"] for p in points]
+        behind.bar(x, share, width=0.6, color="#fdae6b", alpha=0.35)
+        for position, value in zip(x, share, strict=True):  # the share written at the foot of its bar
+            behind.annotate(f"{value:.1%}", (position, 0), xytext=(0, 3), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=9, fontweight="bold", color="#e6550d")
+        behind.set_ylim(0, 1.15 * max(max(shares), 1e-6))
+        behind.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        behind.grid(False)
+        behind.tick_params(axis="y", colors="#e6550d", right=factor == factors[-1], labelright=factor == factors[-1])
+        if factor == factors[-1]:
+            behind.set_ylabel("fake negatives / observed negatives (bars)", color="#e6550d")
+        ax.set_zorder(behind.get_zorder() + 1)  # the gains in front of the bars
+        ax.patch.set_visible(False)
+        for offset, (method, label, colour, marker) in zip((-0.08, 0.08), SWEEP_LINES, strict=True):
+            stats = [_interval(p["paired"][sweep["reference"]][method]["auc"]) for p in points]
+            ax.errorbar(x + offset, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                        fmt=f"-{marker}", color=colour, capsize=4, linewidth=1.8, markersize=6, label=label)
+        ax.axhline(0, color="#d62728", linewidth=1.0, label="ES-DFM (no signals)")
+        base = names.index(SWEEP_BASE)
+        behind.axvspan(base - 0.45, base + 0.45, color="#e0e0e0", alpha=0.6, zorder=0)
+        ax.set_xticks(x, [tick(v) + ("\n(base)" if i == base else "") for i, v in enumerate(values)])
+        ax.set_title(heading)
+        ax.set_xlim(-0.6, len(values) - 0.4)
+    axes[0][0].set_ylabel("AUC minus ES-DFM (paired by seed)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(Patch(color="#fdae6b", alpha=0.35))
+    labels.append("fake negatives among observed negatives (right axis)")
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.06), frameon=False)
+    base = sweep["base"]
+    figure.suptitle(
+        f"C5 by regime: what pre-conversion signals add to ES-DFM's weights, and the most they could "
+        f"(mean, 95% CI over {len(sweep['seeds'])} seeds, {sweep['rows']:,} simulated clicks each)\n"
+        f"one factor at a time around the base: conversion {base['conversion_rate']:.0%}, "
+        f"c = {base['elapsed_window_minutes']:g} min, {base['slow_share']:.0%} slow delays "
+        f"(mean {base['slow_mean_hours']:g} h), signal strength {base['signal_strength']:g}", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def load_sweep(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DataError(f"{path}: sweep metrics not found (run `dvc repro delayed_sweep`)")
+    return json.loads(path.read_text())
+
+
 FIGURES = {
     "c4_methods.png": methods_figure,
     "c4_stream.png": stream_figure,
@@ -241,5 +320,6 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_dir(args.out) as tmp:
         for name, draw in FIGURES.items():
             save_png(draw(payloads), tmp / name)
-    print(f"wrote {', '.join(FIGURES)} to {args.out}")
+        save_png(sweep_figure(load_sweep(args.metrics / "sweep.json")), tmp / SWEEP_FIGURE)
+    print(f"wrote {', '.join([*FIGURES, SWEEP_FIGURE])} to {args.out}")
     return 0

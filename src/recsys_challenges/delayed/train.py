@@ -498,9 +498,9 @@ def _young_payload(field: str, protocol: ProtocolParams, seeds: list[int], names
     first = young_slot[seeds[0], names[0]]
     return {"field": field, "hours": protocol.young_item_hours,
             "test_clicks": int(sum(s["rows"] for s in first)), "test_conversions": int(sum(s["positives"] for s in first)),
-            "summary": {name: {m: _ci([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
+            "summary": {name: {m: ci_or_none([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
                         for name in names},
-            "paired": _paired(per_seed, seeds, names)}
+            "paired": paired_by_seed(per_seed, seeds, names)}
 
 
 def _safe_average(values: list[float | None], rows: list[int]) -> float | None:
@@ -510,18 +510,21 @@ def _safe_average(values: list[float | None], rows: list[int]) -> float | None:
         return None
 
 
-def _ci(values: list[float | None]) -> dict[str, Any] | None:
+def ci_or_none(values: list[float | None]) -> dict[str, Any] | None:
+    """``mean_ci`` of per-seed values, or None if any seed's value is undefined."""
     return None if any(v is None for v in values) else mean_ci(values)
 
 
 PAIRED_REFERENCES = ("esdfm", "esdfm_unit", "vanilla")
 
 
-def _paired(per_seed: dict[tuple[int, str], dict[str, float | None]], seeds: list[int],
-            names: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+def paired_by_seed(per_seed: dict[tuple[int, str], dict[str, float | None]], seeds: list[int],
+                   names: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
     """``paired[reference][method][metric]``: mean and t-CI over seeds of ``method - reference`` (same seed)."""
-    return {reference: {name: {m: _ci([None if per_seed[seed, name][m] is None or per_seed[seed, reference][m] is None
-                                       else per_seed[seed, name][m] - per_seed[seed, reference][m] for seed in seeds])
+    return {reference: {name: {m: ci_or_none([None if per_seed[seed, name][m] is None
+                                              or per_seed[seed, reference][m] is None
+                                              else per_seed[seed, name][m] - per_seed[seed, reference][m]
+                                              for seed in seeds])
                                for m in SUMMARY_METRICS} for name in names if name != reference}
             for reference in PAIRED_REFERENCES if reference in names}
 
@@ -572,7 +575,7 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
     per_seed = {key: _seed_summary(values) for key, values in per_slot.items()}
 
     def summary_of(name: str) -> dict[str, Any]:
-        out = {m: _ci([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
+        out = {m: ci_or_none([per_seed[seed, name][m] for seed in seeds]) for m in SUMMARY_METRICS}
         for m in METRICS:
             anchors = [(per_seed[seed, "vanilla"][m], per_seed[seed, "oracle"][m]) for seed in seeds]
             out[f"ri_{m}"] = None if any(v == o for v, o in anchors) else mean_ci(
@@ -590,7 +593,7 @@ def _payload(dataset: str, meta: dict[str, Any], spec: DatasetSpec, timeline: st
         "seeds": seeds,
         "methods": main_lines,
         "summary": {name: summary_of(name) for name in main_lines},
-        "paired": _paired(per_seed, seeds, main_lines),
+        "paired": paired_by_seed(per_seed, seeds, main_lines),
         "protocol": {
             "window_hours": timeline.window_s / 3600,
             "slot_hours": timeline.slot_s / 3600,

@@ -515,8 +515,11 @@ CLAIMS: tuple[ClaimText, ...] = (
         "on a negative's weight only through the weight's average over the signals given x, which a calibrated "
         "flip model with or without signals gets equally right. Signals can therefore only help by fixing the "
         "errors of the x-only model (underfitting, staleness after drift, sparse ids) or by lowering variance, "
-        "and never by more than the share of fake negatives among the observed negatives allows.",
-        ("figures/delayed/c5_signals.png", "figures/delayed/c5_controls.png"),
+        "and never by more than the share of fake negatives among the observed negatives allows. "
+        "Context, not counted: the regime sweep (stage delayed_sweep, c5_regime_sweep.png) draws the ceiling "
+        "and the signal-aware gain against that share as the conversion rate, ES-DFM's window c, the share of "
+        "slow delays and the signal strength move one at a time.",
+        ("figures/delayed/c5_signals.png", "figures/delayed/c5_controls.png", "figures/delayed/c5_regime_sweep.png"),
     ),
     ClaimText(
         "C6", "uncertainty", "positivity falls as uncertainty grows",

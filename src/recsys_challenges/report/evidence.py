@@ -30,6 +30,9 @@ Verdict = Literal["reproduced", "partly reproduced", "not reproduced", "inconclu
 Outcome = Literal["pass", "fail", "inconclusive"]
 
 CORE_KEYS = ("technique", "dataset", "data_kind", "seeds", "summary")
+# metrics files of another layout, read by their own figures and not by the claim rules
+# (``regime_sweep``: ``delayed/sweep.json``, simulated regimes of stage delayed_sweep)
+OTHER_LAYOUTS = ("regime_sweep",)
 DATA_KINDS = ("real", "simulated", "user")  # user: a dataset of one's own (prepare-local), listed, never counted
 
 
@@ -55,13 +58,16 @@ class MetricsFile:
 
 
 def load_metrics(root: Path | str) -> list[MetricsFile]:
-    """Every ``<technique>/<dataset>.json`` under ``root``, checked for the core layout."""
+    """Every ``<technique>/<dataset>.json`` under ``root``, checked for the core layout (files whose
+    ``layout`` is one of :data:`OTHER_LAYOUTS` are left out)."""
     files = []
     for path in sorted(Path(root).glob("*/*.json")):
         try:
             content = json.loads(path.read_text())
         except json.JSONDecodeError as error:
             raise DataError(f"{path}: not valid JSON: {error}") from None
+        if content.get("layout") in OTHER_LAYOUTS:
+            continue
         missing = [k for k in CORE_KEYS if k not in content]
         if missing:
             raise DataError(f"{path}: missing key(s) {', '.join(missing)} of the metrics layout")
