@@ -3,13 +3,14 @@
 For each method of ``search.methods`` and each combination of learning rate and reversed-edge
 weight in ``directed.search``, train on the ``search.seed`` split of each ``search.datasets`` with
 the training budget of ``directed.train`` (early stopping on validation MRR) and record the best
-validation MRR (sampled candidates; the test split is never touched). The dual GNN is searched
-once, as ``dual_fixed``: both dual models take its winner, so that adaptive and fixed differ in the
-sampler only. The issue's full grid (4 reversed-edge weights x 3 learning rates x 2 widths x 2 weight
+validation MRR (sampled candidates; the test split is never touched). Both dual models are
+searched; the pair takes the learning rate with the best mean over the two, so that adaptive and
+fixed differ in the sampler only. The issue's full grid (4 reversed-edge weights x 3 learning rates x 2 widths x 2 weight
 decays) is reduced to the two axes that changed the ranking in earlier runs (see the README). The chosen
 values are copied into ``directed.methods`` by hand (params.yaml stays the single source of
-hyper-parameters); this stage is frozen in dvc.yaml, so ``dvc repro`` does not rerun it
-(``dvc repro -f directed_search`` does).
+hyper-parameters); this stage is frozen in dvc.yaml, so ``dvc repro`` does not rerun it (not even
+with ``-f``): ``python -m recsys_challenges directed-search`` reruns it, ``dvc commit directed_search``
+records the result.
 
 Output ``reports/metrics/directed/search/validation_grid.json``:
 ``{"seed", "datasets", "grid": {name: [values]}, "results": {method: [{"learning_rate",
