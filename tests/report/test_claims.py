@@ -78,7 +78,8 @@ def uncertainty(slope, gain, informative=True, counts=True, estimator="posterior
     gains = {"0.5": gain, "0.8": gain, "0.9": gain}
     return {
         "estimator": estimator,
-        "summary": {"classifier": {"c6_slope_upper": slope}, "ew_dpmt": {}, "mist": {}, "single": {}},
+        "summary": {"classifier": {"c6_slope_upper": slope}, "ew_dpmt": {}, "mist": {},
+                    "single": {f"feasible@{b}": exactly(1.0) for b in gains}},
         "c7": {"recall_gain": {"ew_dpmt": dict(gains), "mist": dict(gains)}},
         "config": {"c6_effect": 0.2},
         "role": {"counts_toward_verdict": counts, "saturated": False, "underpowered": False},
@@ -220,6 +221,21 @@ def test_t3_gains_the_single_threshold_cannot_define_are_skipped(tmp_path):
     write(tmp_path, "uncertainty", "kdd", content)
     result = judge(load_metrics(tmp_path))["C7"]
     assert result.verdict == "reproduced" and not any("0.9" in e.quantity and "ew_dpmt" in e.quantity for e in result.evidence)
+
+
+def test_c7_leaves_out_bounds_the_single_threshold_meets_on_some_seeds_only(tmp_path):
+    # at 0.9 the single threshold is feasible on 1 of 3 seeds: its -30% gain compares a few rows, not
+    # two boundaries, so C7 rests on 0.8 alone and the reason names what was left out
+    content = uncertainty(exactly(-0.5), exactly(0.3))
+    content["c7"]["recall_gain"]["ew_dpmt"]["0.9"] = exactly(-0.3)
+    content["summary"]["single"]["feasible@0.9"] = mean_ci([1.0, 0.0, 0.0])
+    write(tmp_path, "uncertainty", "kdd", content)
+    result = judge(load_metrics(tmp_path))["C7"]
+    assert result.verdict == "reproduced"
+    assert "only some seeds: kdd @ 0.9 (33% of seeds)" in result.reason
+    content["summary"]["single"]["feasible@0.9"] = exactly(1.0)
+    write(tmp_path, "uncertainty", "kdd", content)
+    assert verdicts(tmp_path)["C7"] == "not reproduced"
 
 
 def test_a_verdict_that_one_seed_flips_is_marked_unstable(tmp_path):

@@ -51,6 +51,7 @@ STREAM_METRICS = ("auc", "pr_auc", "nll")
 LOWER_IS_BETTER = {"nll"}
 # T3: the high precision bounds of C7 (the talk: "at high precision")
 HIGH_PRECISION = 0.8
+BASELINE_BOUNDARY = "single"  # C7's baseline: one score threshold
 # the smallest effects the papers report, relative to the baseline compared against (the rules'
 # "paper effect": evidence whose CI reaches it cannot rule the claim out)
 PAPER_DIRECTION_GAIN = 0.105  # DAEMON: +10.5% direction AUC
@@ -415,23 +416,32 @@ def rule_c6(files: list[MetricsFile]) -> ClaimResult:
 
 def rule_c7(files: list[MetricsFile]) -> ClaimResult:
     counted, excluded = _uncertainty_files(files)
-    evidence = []
+    evidence, unreached = [], set()
     for file in counted:
         for method, by_bound in sorted(file.content["c7"]["recall_gain"].items()):
             for bound, gain in sorted(by_bound.items()):
-                if float(bound) >= HIGH_PRECISION and gain["mean"] is not None:
-                    quantity = f"{method} / single - 1 @ precision {bound} ({file.content['estimator']})"
-                    evidence.append(Evidence.of(file, quantity, gain, ci_above(gain), PAPER_RECALL_GAIN))
+                if float(bound) < HIGH_PRECISION or gain["mean"] is None:
+                    continue
+                # a bound the baseline meets on the hold-out of some seeds only compares recalls of
+                # a few rows (the simulator at 0.9: 0.1% vs 0.2%), not two boundaries
+                feasible = file.stat(BASELINE_BOUNDARY, f"feasible@{bound}")["mean"]
+                if feasible < 1.0:
+                    unreached.add(f"{file.dataset} @ {bound} ({100 * feasible:.0f}% of seeds)")
+                    continue
+                quantity = f"{method} / single - 1 @ precision {bound} ({file.content['estimator']})"
+                evidence.append(Evidence.of(file, quantity, gain, ci_above(gain), PAPER_RECALL_GAIN))
     if not evidence:
-        return _no_data("C7", "recall gains at a high precision bound the single threshold reaches")
+        return _no_data("C7", "recall gains at a high precision bound the single threshold reaches on every seed")
     real, simulated = count_passing(evidence, quantity="ew_dpmt"), count_passing(evidence, "simulated", "ew_dpmt")
     gains = [e.mean for e in evidence if e.quantity.startswith("ew_dpmt")]
     reason = (
         f"EW-DPMT's relative recall gain over one threshold at precision >= {HIGH_PRECISION} has a group-bootstrap "
-        f"CI above 0 at every high bound the single threshold reaches on {_counts(real)} real and "
+        f"CI above 0 at every high bound the single threshold reaches on every seed, on {_counts(real)} real and "
         f"{_counts(simulated)} simulated datasets; gains {100 * min(gains):+.1f}% to {100 * max(gains):+.1f}% "
         f"(paper: +25% to +40%){_roles(counted, excluded)}"
     )
+    if unreached:
+        reason += f"; left out, the single threshold meets the bound on the hold-out of only some seeds: {', '.join(sorted(unreached))}"
     return _decide_uncertainty("C7", counted, evidence, reason, "ew_dpmt")
 
 
@@ -540,7 +550,8 @@ CLAIMS: tuple[ClaimText, ...] = (
         "At high precision bounds, one threshold per uncertainty level gives higher recall than a single score "
         "threshold (paper: +25% to +40%).",
         f"Per dataset, the relative test recall gain of EW-DPMT over the single threshold at every precision "
-        f"bound >= {HIGH_PRECISION} the single threshold reaches, both chosen on the hold-out with a 99.5% Wilson "
+        f"bound >= {HIGH_PRECISION} the single threshold meets on the hold-out of every seed, both chosen on the "
+        "hold-out with a 99.5% Wilson "
         "lower bound on their precision, pooled over seeds with a group-bootstrap CI (MIST shown for context). "
         "Datasets where no method reaches any precision bound do not count; untestable when the simulator's "
         "positive control says the estimator is uninformative. Reproduced: CI above 0 at every such bound on enough "

@@ -84,12 +84,14 @@ class NumericFieldDensity:
     """One numeric field's log kernel counts on an even grid, linearly interpolated between grid points.
 
     ``start``, ``step``: the grid ``start + i step``; ``log_counts (G,)``: ``log n_f`` there (queries
-    beyond the grid take the count at its nearer end, already ``LOG_COUNT_FLOOR``-small there).
+    beyond the grid take the count at its nearer end, already ``LOG_COUNT_FLOOR``-small there);
+    ``bandwidth``: the kernel's ``h_f``.
     """
 
     start: float
     step: float
     log_counts: torch.Tensor
+    bandwidth: float
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         position = ((values - self.start) / self.step).clamp(0, len(self.log_counts) - 1)  # (B,)
@@ -126,13 +128,16 @@ class CategoricalFieldDensity:
 class FieldDensity:
     """Per-field log kernel counts of the training rows, ready to look up.
 
-    ``categorical[f]``, ``numeric[k]``: each field's kernel counts; ``bandwidths``: the chosen ``h_f``
-    (categorical fields first).
+    ``categorical[f]``, ``numeric[k]``: each field's kernel counts.
     """
 
     categorical: tuple[CategoricalFieldDensity, ...]
     numeric: tuple[NumericFieldDensity, ...]
-    bandwidths: tuple[float, ...]
+
+    @property
+    def bandwidths(self) -> tuple[float, ...]:
+        """The chosen ``h_f``, categorical fields first."""
+        return tuple(field.bandwidth for field in (*self.categorical, *self.numeric))
 
     def log_evidence(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """``(B,)`` ``log n(x) = mean_f log n_f(x_f)`` for ``numeric (B, F)`` (standardised) and ``categorical (B, C)``."""
@@ -171,7 +176,7 @@ def _categorical_field(embedding: torch.Tensor, train_codes: np.ndarray, holdout
 
 
 def _numeric_field(train_values: np.ndarray, holdout_values: np.ndarray, multiples: list[float]
-                   ) -> tuple[NumericFieldDensity, float]:
+                   ) -> NumericFieldDensity:
     """One standardised numeric field's grid of log kernel counts and its chosen bandwidth (scale:
     Silverman's ``1.06 sd N^(-1/5)``, at least a bin width)."""
     low, high = float(train_values.min()), float(train_values.max())
@@ -185,9 +190,8 @@ def _numeric_field(train_values: np.ndarray, holdout_values: np.ndarray, multipl
     bandwidth = select_bandwidth(held, torch.ones(len(held)), centres, log_counts, [m * scale for m in multiples])
     start, stop = low - 4 * bandwidth, high + 4 * bandwidth  # beyond: the kernel count is ~e^-8 of the edge's
     grid = torch.linspace(start, stop, NUMERIC_GRID)[:, None]
-    field = NumericFieldDensity(start, (stop - start) / (NUMERIC_GRID - 1),
-                                log_kernel_counts(grid, centres, log_counts, bandwidth))
-    return field, bandwidth
+    return NumericFieldDensity(start, (stop - start) / (NUMERIC_GRID - 1),
+                               log_kernel_counts(grid, centres, log_counts, bandwidth), bandwidth)
 
 
 def fit_field_density(embedding_tables: list[torch.Tensor], train_numeric: np.ndarray, train_categorical: np.ndarray,
@@ -204,8 +208,4 @@ def fit_field_density(embedding_tables: list[torch.Tensor], train_numeric: np.nd
     ]
     numeric = [_numeric_field(train_numeric[:, k], holdout_numeric[:, k], multiples)
                for k in range(train_numeric.shape[1])]
-    return FieldDensity(
-        categorical=tuple(categorical),
-        numeric=tuple(field for field, _ in numeric),
-        bandwidths=tuple(field.bandwidth for field in categorical) + tuple(bandwidth for _, bandwidth in numeric),
-    )
+    return FieldDensity(categorical=tuple(categorical), numeric=tuple(numeric))

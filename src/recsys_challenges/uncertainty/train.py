@@ -88,7 +88,8 @@ def fit_and_predict(
     L.seed_everything(seed, workers=True)
     torch.set_num_threads(params.torch_threads)
     estimator = ESTIMATORS[estimator_name or params.estimator]
-    numeric_train, *numeric_other = standardise(train.numeric, *(t.numeric for t in evaluated.values()))
+    numeric_train, *standardised = standardise(train.numeric, *(t.numeric for t in evaluated.values()))
+    numeric_evaluated = dict(zip(evaluated, standardised, strict=True))
     class_counts = (int((train.labels == 0).sum()), int((train.labels == 1).sum()))
     network = estimator.build(params, train.numeric.shape[1], train.cardinalities, class_counts)
     rows = copy_rows(len(train.labels), estimator.copies(params), estimator.bootstrap(params), np.random.default_rng([seed, 2]))
@@ -123,11 +124,11 @@ def fit_and_predict(
     if estimator.finish is not None:
         if "holdout" not in evaluated:
             raise ValueError(f"{estimator_name or params.estimator} fits its density on a hold-out: pass one")
-        holdout_numeric = numeric_other[list(evaluated).index("holdout")]
-        network = estimator.finish(network, params, numeric_train, train, holdout_numeric, evaluated["holdout"])
+        network = estimator.finish(network, params, numeric_train, train, numeric_evaluated["holdout"],
+                                   evaluated["holdout"])
     return {
-        name: estimator.predict(network, numeric, table.categorical, params)
-        for (name, table), numeric in zip(evaluated.items(), numeric_other, strict=True)
+        name: estimator.predict(network, numeric_evaluated[name], table.categorical, params)
+        for name, table in evaluated.items()
     }
 
 
