@@ -57,6 +57,11 @@ def test_a_dataset_may_carry_its_own_split():
         (TrainParams, "train", "{density_posterior: {prior_count: 0}}", "prior_count"),
         (TrainParams, "train", "{posterior_network: {latent_dim: 0}}", "latent_dim"),
         (BoundaryParams, "boundaries", "{confidence: 1.0}", "confidence"),
+        (BoundaryParams, "boundaries", "{cv_folds: 1}", "cv_folds must be >= 2"),
+        (BoundaryParams, "boundaries", "{cv_levels: [2, 0]}", "cv_levels must all be >= 1"),
+        (BoundaryParams, "boundaries", "{cv_rows_per_bin: [30, -5]}", "cv_rows_per_bin must list values >= 1"),
+        (BoundaryParams, "boundaries", "{cv_rows_per_bin: []}", "cv_rows_per_bin must list values >= 1"),
+        (BoundaryParams, "boundaries", "{min_positives_per_bin: 0}", "min_positives_per_bin must be >= 1"),
         (DatasetParams, "datasets.x", "{folder: f, loader: nope, kind: real}", "unknown loader 'nope'"),
         (DatasetParams, "datasets.x", "{folder: f, loader: criteo, kind: real, negative_keep: 0}", "negative_keep"),
         (EvaluateParams, "evaluate", "{precision_bounds: [0.5, 1.5]}", "precision bounds"),
@@ -69,3 +74,9 @@ def test_bad_params_name_the_problem(tmp_path, cls, section, text, message):
     path.write_text(f"uncertainty:\n{nested}{'  ' * (len(parents) + 1)}{leaf}: {text}\n")
     with pytest.raises(ConfigError, match=message):
         load_section(cls, f"uncertainty.{section}", path)
+
+
+def test_cv_candidates_cross_levels_with_rows_per_bin_and_empty_levels_turn_cv_off():
+    params = BoundaryParams(cv_levels=(2, 5), cv_rows_per_bin=(10, 300))
+    assert params.cv_candidates == [(2, 10), (2, 300), (5, 10), (5, 300)]
+    assert BoundaryParams(cv_levels=()).cv_candidates == []

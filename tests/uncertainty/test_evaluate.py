@@ -100,6 +100,20 @@ def test_metrics_layout_and_values():
     assert "matched_gain@0.5" in metrics["summary"]["ew_dpmt"]
     assert np.array(metrics["c6"]["rows"]).shape == (4, 2)
     assert len(metrics["c7"]["boundaries"]["mist"]["0.3"]) == 2
+    # the grid of EW-DPMT and MIST, chosen per seed and bound by cross-validation on the hold-out
+    candidates = len(GRID.cv_levels) * len(GRID.cv_rows_per_bin)
+    for block in (metrics, metrics["ablations"]["deep_ensemble"]):
+        for bound in ("0.3", "0.5"):
+            grids = block["c7"]["grid"][bound]
+            assert [g["seed"] for g in grids] == [0, 1]
+            for grid in grids:
+                assert set(grid) == {"seed", "levels", "bins", "fallback", "cv"} and len(grid["cv"]) == candidates
+                admissible = [c for c in grid["cv"] if c["admissible"]]
+                assert grid["fallback"] == (not admissible)
+                if admissible:  # the chosen grid is an admissible candidate with the best CV recall
+                    best = max(c["recall"] for c in admissible)
+                    winners = [(c["levels"], c["bins"]) for c in admissible if c["recall"] == best]
+                    assert (grid["levels"], grid["bins"]) in winners
     assert "boundaries" not in metrics["ablations"]["deep_ensemble"]["c7"]
     assert set(metrics["summary"]["classifier"]) >= {"test_auc", "test_average_precision", "c6_slope"}
 
@@ -125,3 +139,12 @@ def test_a_single_seed_gives_no_interval_but_the_same_layout():
     arrays, meta = _predictions(seeds=(3,))
     metrics = evaluate(arrays, meta, GRID, PARAMS)
     assert metrics["seeds"] == [3] and metrics["summary"]["single"]["recall@0.3"]["ci95"] is None
+
+
+def test_cv_off_uses_the_fixed_grid_for_every_seed_and_bound():
+    arrays, meta = _predictions(seeds=(3,))
+    fixed = BoundaryParams(levels=2, rows_per_bin=10, cv_levels=())
+    metrics = evaluate(arrays, meta, fixed, PARAMS)
+    # 4000 hold-out rows / (2 levels x 10 rows per bin) = 200 bins per level
+    for bound in ("0.3", "0.5"):
+        assert metrics["c7"]["grid"][bound] == [{"seed": 3, "levels": 2, "bins": 200, "fallback": False, "cv": []}]

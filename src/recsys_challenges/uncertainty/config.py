@@ -199,6 +199,12 @@ class BoundaryParams:
     trend of the uncertainty removed; 1 = the raw uncertainty). ``confidence``: every method's
     boundary must meet the bound with the one-sided Wilson lower confidence bound of its hold-out
     precision at this level.
+
+    The grid is chosen per seed and precision bound by cross-validation on the hold-out
+    (:func:`~recsys_challenges.uncertainty.boundaries.choose_grid`) among ``cv_levels`` x
+    ``cv_rows_per_bin`` candidates, with ``cv_folds`` folds, each level's top score bin holding at
+    least ``min_positives_per_bin`` positives; ``levels`` x ``rows_per_bin`` is the fallback grid
+    when no candidate is admissible, and the only grid when ``cv_levels`` is empty (CV off).
     """
 
     levels: int = 5
@@ -206,12 +212,30 @@ class BoundaryParams:
     max_bins: int = 5000
     detrend_bins: int = 20
     confidence: float = 0.995
+    cv_levels: tuple[int, ...] = (2, 3, 5, 8)
+    cv_rows_per_bin: tuple[int, ...] = (10, 30, 100, 300)
+    cv_folds: int = 5
+    min_positives_per_bin: int = 5
+
+    @property
+    def cv_candidates(self) -> list[tuple[int, int]]:
+        """The ``(levels, rows_per_bin)`` grids cross-validation chooses among (empty: CV off)."""
+        return [(levels, per_bin) for levels in self.cv_levels for per_bin in self.cv_rows_per_bin]
 
     def __post_init__(self) -> None:
         require(self.levels >= 1, f"levels must be >= 1, got {self.levels}")
         require(self.rows_per_bin >= 1 and self.max_bins >= 1, "rows_per_bin and max_bins must be >= 1")
         require(self.detrend_bins >= 1, f"detrend_bins must be >= 1, got {self.detrend_bins}")
         require(0.5 <= self.confidence < 1.0, f"confidence must be in [0.5, 1), got {self.confidence}")
+        require(all(v >= 1 for v in self.cv_levels), f"cv_levels must all be >= 1, got {self.cv_levels}")
+        require(
+            len(self.cv_rows_per_bin) >= 1 and all(v >= 1 for v in self.cv_rows_per_bin),
+            f"cv_rows_per_bin must list values >= 1, got {self.cv_rows_per_bin}",
+        )
+        require(self.cv_folds >= 2, f"cv_folds must be >= 2, got {self.cv_folds}")
+        require(
+            self.min_positives_per_bin >= 1, f"min_positives_per_bin must be >= 1, got {self.min_positives_per_bin}"
+        )
 
 
 @dataclass(frozen=True)

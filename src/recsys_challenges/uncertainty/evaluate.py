@@ -1,10 +1,13 @@
 """Stage ``uncertainty_evaluate@<dataset>``: claims C6 and C7 from the hold-out and test predictions.
 
 For every estimator (the headline one and each ablation) and every seed: the uncertainty's score
-trend is removed (its rank within a hold-out score bin, :class:`~.boundaries.Detrender`), then
-boundaries are chosen on the hold-out split for each precision bound (single threshold, EW-DPMT,
-MIST: :data:`~recsys_challenges.uncertainty.boundaries.METHODS`), every one of them required to meet
-the bound with the Wilson lower confidence bound of its hold-out precision, and measured once on the
+trend is removed (its rank within a hold-out score bin, :class:`~.boundaries.Detrender`); for each
+precision bound the equi-weight grid of EW-DPMT and MIST (levels x score bins per level) is chosen
+by cross-validation on that hold-out (:func:`~recsys_challenges.uncertainty.boundaries.choose_grid`;
+the fixed ``levels`` x ``rows_per_bin`` grid where it falls back or CV is off), then boundaries are
+chosen on the hold-out split (single threshold, EW-DPMT, MIST:
+:data:`~recsys_challenges.uncertainty.boundaries.METHODS`), every one of them required to meet the
+bound with the Wilson lower confidence bound of its hold-out precision, and measured once on the
 test split; C6 is measured on the test split. Output ``reports/metrics/uncertainty/<dataset>.json``::
 
     {"technique": "uncertainty", "dataset", "data_kind": "real" | "simulated", "seeds": [int],
@@ -31,7 +34,11 @@ test split; C6 is measured on the test split. Output ``reports/metrics/uncertain
             "recall_gain": {method: {"<b>": mean_ci-shaped, "ci_method": "group_bootstrap"}},
             "recall": {method: {"<b>": {"estimate", "ci95"}}},
             "test_precision_below_bound": {method: {"<b>": n_seeds}},
-            "boundaries": {method: {"<b>": [{"seed", "feasible", "level_edges", "thresholds"}]}}},
+            "boundaries": {method: {"<b>": [{"seed", "feasible", "level_edges", "thresholds"}]}},
+            "grid": {"<b>": [{"seed", "levels", "bins",   # EW-DPMT's and MIST's grid, per seed
+                              "fallback",                # no CV candidate admissible: the fixed grid
+                              "cv": [{"levels", "rows_per_bin", "bins", "recall", "top_bin_positives",
+                                      "admissible"}]}]}},  # per candidate ([] when CV is off)
      "ablations": {estimator: {"summary", "diagnostics", "c6", "c7" (without boundaries)}},
      "role": {"counts_toward_verdict", "reachable_bounds", "saturated", "underpowered", "notes"},
      "config": {...}, "data": {...}}
@@ -67,6 +74,8 @@ from recsys_challenges.uncertainty.boundaries import (
     Boundary,
     HoldOut,
     best_cuts,
+    bins_per_level,
+    choose_grid,
     fit_detrender,
     meets_bound,
 )
@@ -93,8 +102,51 @@ def recall_precision(selected: np.ndarray, labels: np.ndarray) -> tuple[float, f
 
 
 def grid_bins(rows: int, params: BoundaryParams) -> int:
-    """Score bins per uncertainty level: about ``rows_per_bin`` hold-out rows per bin, capped."""
-    return int(np.clip(rows // (params.levels * params.rows_per_bin), 1, params.max_bins))
+    """Score bins per level of the fixed (fallback) grid: about ``rows_per_bin`` rows per bin, capped."""
+    return bins_per_level(rows, params.levels, params.rows_per_bin, params.max_bins)
+
+
+def chosen_grids(
+    score: np.ndarray, detrended: np.ndarray, labels: np.ndarray, bounds: list[float], params: BoundaryParams, seed: int
+) -> list[dict]:
+    """Per bound, the grid of EW-DPMT and MIST on a seed's hold-out: ``{"levels", "bins",
+    "fallback", "cv"}`` chosen by :func:`~.boundaries.choose_grid` (the fixed grid, ``cv`` empty,
+    when ``params.cv_levels`` is empty)."""
+    if not params.cv_candidates:
+        fixed = {"levels": params.levels, "bins": grid_bins(len(labels), params), "fallback": False, "cv": []}
+        return [dict(fixed) for _ in bounds]
+    choices = choose_grid(
+        score,
+        detrended,
+        labels,
+        bounds,
+        params.cv_candidates,
+        (params.levels, params.rows_per_bin),
+        max_bins=params.max_bins,
+        folds=params.cv_folds,
+        min_positives=params.min_positives_per_bin,
+        confidence=params.confidence,
+        seed=seed,
+    )
+    return [
+        {
+            "levels": choice.levels,
+            "bins": choice.bins,
+            "fallback": choice.fallback,
+            "cv": [
+                {
+                    "levels": c.levels,
+                    "rows_per_bin": c.rows_per_bin,
+                    "bins": c.bins,
+                    "recall": c.recall,
+                    "top_bin_positives": c.top_bin_positives,
+                    "admissible": c.admissible,
+                }
+                for c in choice.candidates
+            ],
+        }
+        for choice in choices
+    ]
 
 
 def _json_thresholds(boundary: Boundary) -> list[float | str]:
@@ -205,7 +257,6 @@ def evaluate_estimator(
     seeds = [int(s) for s in arrays["seeds"]]
     holdout_labels, test_labels = arrays["holdout_labels"], arrays["test_labels"]
     truth = arrays.get("test_truth")
-    levels, bins = boundary_params.levels, grid_bins(len(holdout_labels), boundary_params)
     bounds = list(params.precision_bounds)
     scores_h, uncertainties_h = (arrays[prediction_key(estimator, "holdout", k)] for k in ("score", "uncertainty"))
     scores_t, uncertainties_t = (arrays[prediction_key(estimator, "test", k)] for k in ("score", "uncertainty"))
@@ -223,6 +274,7 @@ def evaluate_estimator(
     selections = {m: {bound_key(b): [] for b in bounds} for m in METHODS}  # test selections of the positives
     boundaries = {m: {bound_key(b): [] for b in bounds} for m in METHODS}
     below = {m: {bound_key(b): 0 for b in bounds} for m in METHODS}
+    grids: dict[str, list[dict]] = {bound_key(b): [] for b in bounds}
     for index, seed in enumerate(seeds):
         score_h, uncertainty_h, score_t, uncertainty_t = (
             scores_h[index], uncertainties_h[index], scores_t[index], uncertainties_t[index]
@@ -231,10 +283,19 @@ def evaluate_estimator(
         detrended_h, detrended_t = detrender.transform(score_h, uncertainty_h), detrender.transform(score_t, uncertainty_t)
         for metric, value in classifier_metrics(score_t, uncertainty_t, test_labels, params).items():
             record("classifier", metric, value)
-        hold_out = HoldOut.prepare(score_h, detrended_h, holdout_labels, levels, bins, boundary_params.confidence)
+        hold_outs: dict[tuple[int, int], HoldOut] = {}  # (levels, bins) -> this seed's prepared hold-out
         chosen: dict[str, dict[str, np.ndarray]] = {m: {} for m in METHODS}
-        for bound in bounds:
+        for bound, grid in zip(
+            bounds, chosen_grids(score_h, detrended_h, holdout_labels, bounds, boundary_params, seed), strict=True
+        ):
             key = bound_key(bound)
+            grids[key].append({"seed": seed} | grid)
+            cells = (grid["levels"], grid["bins"])
+            if cells not in hold_outs:
+                hold_outs[cells] = HoldOut.prepare(
+                    score_h, detrended_h, holdout_labels, *cells, boundary_params.confidence
+                )
+            hold_out = hold_outs[cells]  # the single threshold ignores its grid
             for method, choose in METHODS.items():
                 boundary = choose(hold_out, bound)
                 recall_h, precision_h = recall_precision(boundary.predict(score_h, detrended_h), holdout_labels)
@@ -271,9 +332,10 @@ def evaluate_estimator(
             diagnostics.setdefault("c6_slope_truth_upper", []).append(
                 c6_slope(score_t, uncertainty_t, truth, params.c6_score_bins, params.c6_score_bins // 2)
             )
-            ceilings = noise_free_ceiling(
-                score_t, detrended_t, truth, bounds, levels, grid_bins(len(test_labels), boundary_params)
-            )
+            # the ceiling keeps the fixed grid: its boundaries are chosen on the test split itself
+            # (with the true probabilities), so there is nothing to cross-validate
+            test_bins = grid_bins(len(test_labels), boundary_params)
+            ceilings = noise_free_ceiling(score_t, detrended_t, truth, bounds, boundary_params.levels, test_bins)
             for bound, ceiling in zip(bounds, ceilings, strict=True):
                 diagnostics.setdefault(f"ceiling@{bound_key(bound)}", []).append(ceiling)
 
@@ -309,7 +371,13 @@ def evaluate_estimator(
                 "values": [v if np.isfinite(v) else None for v in values],
                 "ci_method": "group_bootstrap",
             }
-    c7 = {"precision_bounds": bounds, "recall_gain": gain_ci, "recall": recall_ci, "test_precision_below_bound": below}
+    c7 = {
+        "precision_bounds": bounds,
+        "recall_gain": gain_ci,
+        "recall": recall_ci,
+        "test_precision_below_bound": below,
+        "grid": grids,
+    }
     if keep_boundaries:
         c7["boundaries"] = boundaries
     return {
@@ -413,9 +481,14 @@ def evaluate(
         "config": {
             "estimator": headline,
             "estimators": meta["estimators"],
-            "levels": boundary_params.levels,
+            "levels": boundary_params.levels,  # the fixed (fallback) grid; the grids used are in c7.grid
             "bins": grid_bins(len(arrays["holdout_labels"]), boundary_params),
             "rows_per_bin": boundary_params.rows_per_bin,
+            "max_bins": boundary_params.max_bins,
+            "cv_levels": list(boundary_params.cv_levels),
+            "cv_rows_per_bin": list(boundary_params.cv_rows_per_bin),
+            "cv_folds": boundary_params.cv_folds,
+            "min_positives_per_bin": boundary_params.min_positives_per_bin,
             "detrend_bins": boundary_params.detrend_bins,
             "confidence": boundary_params.confidence,
             "precision_bounds": bounds,

@@ -12,7 +12,7 @@ Writes ``reports/figures/uncertainty/<dataset>/``:
   CI, pooled over seeds) against the precision bound, one panel per estimator, with the
   noise-free ceiling drawn where the data are simulated and the paper's +25% marked;
 * ``boundary.png``: the headline estimator's boundaries chosen on the hold-out at
-  ``uncertainty.figures.boundary_bound`` (first seed), drawn over the test rows in the (score,
+  ``uncertainty.figures.boundary_bound`` (first seed, on the grid cross-validation chose), drawn over the test rows in the (score,
   detrended uncertainty) plane: rows right of a line are predicted positive; a level drawn at the
   right edge selects nothing.
 
@@ -33,7 +33,7 @@ from recsys_challenges.io import atomic_dir
 from recsys_challenges.plotting import save_png, setup
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, fit_detrender
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
-from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, grid_bins
+from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, chosen_grids
 from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
@@ -189,13 +189,13 @@ def boundary_plane(
     estimator = metrics["estimator"]
     score_h, uncertainty_h = (arrays[prediction_key(estimator, "holdout", k)][0] for k in ("score", "uncertainty"))
     detrender = fit_detrender(score_h, uncertainty_h, boundary_params.detrend_bins)
+    detrended_h = detrender.transform(score_h, uncertainty_h)
+    # the grid uncertainty_evaluate chose for this seed and bound (the choice is deterministic)
+    grid = chosen_grids(
+        score_h, detrended_h, holdout_labels, [params.boundary_bound], boundary_params, int(arrays["seeds"][0])
+    )[0]
     hold_out = HoldOut.prepare(
-        score_h,
-        detrender.transform(score_h, uncertainty_h),
-        holdout_labels,
-        boundary_params.levels,
-        grid_bins(len(holdout_labels), boundary_params),
-        boundary_params.confidence,
+        score_h, detrended_h, holdout_labels, grid["levels"], grid["bins"], boundary_params.confidence
     )
     score = arrays[prediction_key(estimator, "test", "score")][0]
     uncertainty = detrender.transform(score, arrays[prediction_key(estimator, "test", "uncertainty")][0])
