@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,13 +27,17 @@ VERDICT_MARK = {
 
 
 def stability_text(result: ClaimResult) -> str:
-    """``0.97``, or ``UNSTABLE 0.66 (tipped by citeseer)`` below the report's threshold."""
+    """``0.97``, or ``UNSTABLE 0.66 (tipped by citeseer)`` below the report's threshold.
+
+    The share is cut (not rounded) to two decimals, so that a share just under the threshold
+    (0.898 under 0.9) does not read as the threshold itself."""
     if result.stability is None:
         return "n/a"
+    shown = f"{math.floor(result.stability * 100 + 1e-9) / 100:.2f}"  # the 1e-9: 0.29 * 100 = 28.999...
     if not result.unstable:
-        return f"{result.stability:.2f}"
+        return shown
     tipped = f" (tipped by {result.tipped_by})" if result.tipped_by else ""
-    return f"UNSTABLE {result.stability:.2f}{tipped}"
+    return f"UNSTABLE {shown}{tipped}"
 
 
 @dataclass(frozen=True)

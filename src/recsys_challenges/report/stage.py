@@ -22,6 +22,7 @@ from recsys_challenges.report.render import (
     claims_markdown,
     gallery_html,
     gallery_markdown,
+    stability_text,
     write_text,
 )
 from recsys_challenges.report.stability import ReportConfig
@@ -126,8 +127,7 @@ def main_claims(argv: list[str] | None = None) -> int:
     write_text(args.root / "claims.md", claims_markdown(texts, results))
     write_text(args.root / "claims.json", claims_json(texts, results))
     for claim_id, result in results.items():
-        stable = "n/a" if result.stability is None else f"{result.stability:.2f}"
-        print(f"{claim_id}: {result.verdict} (stability {stable}): {result.reason}")
+        print(f"{claim_id}: {result.verdict} (stability {stability_text(result)}): {result.reason}")
     return 0
 
 
