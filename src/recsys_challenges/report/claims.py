@@ -473,7 +473,7 @@ CLAIMS: tuple[ClaimText, ...] = (
         BLADE_RECONSTRUCTION
         + "Every method gets the same training budget (up to 300 epochs, early stopping with patience 20) and the "
         "winners of one validation-only grid of the same size for every method (learning rate {0.003, 0.01, 0.02} x "
-        "reversed-edge weight w_h {0, 1}, on Cora-ML and CiteSeer, seed 0, under this budget; width and weight "
+        "reversed-edge weight w_h {0, 0.1, 0.3, 1}, on Cora-ML and CiteSeer, seed 0, under this budget; width and weight "
         "decay not searched); the paper's loss "
         "(w_h = 1) is an extra row. Per real graph, paired gaps between the dual GNN and the best baseline (by mean; "
         "GraphSAGE, shallow source/target embeddings, Gravity-GAE, popularity), for MRR and for HitRate@10, "
