@@ -12,7 +12,8 @@ Writes ``reports/figures/uncertainty/<dataset>/``:
   CI, pooled over seeds) against the precision bound, one panel per estimator, with the
   noise-free ceiling drawn where the data are simulated and the paper's +25% marked;
 * ``boundary.png``: the headline estimator's boundaries chosen on the hold-out at
-  ``uncertainty.figures.boundary_bound`` (first seed, on the grid cross-validation chose), drawn over the test rows in the (score,
+  ``uncertainty.figures.boundary_bound`` (first seed, as recorded in the metrics' ``c7.boundaries``:
+  nothing is chosen again here), drawn over the test rows in the (score,
   detrended uncertainty) plane: rows right of a line are predicted positive; a level drawn at the
   right edge selects nothing.
 
@@ -31,9 +32,9 @@ from recsys_challenges.config import load_section
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
 from recsys_challenges.plotting import save_png, setup
-from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, HoldOut, fit_detrender
+from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, fit_detrender
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
-from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, chosen_grids
+from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key
 from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
@@ -182,21 +183,39 @@ def _draw_boundary(
     axis.plot(xs, ys, **style)
 
 
-def boundary_plane(
-    arrays: dict[str, np.ndarray], metrics: dict, boundary_params: BoundaryParams, params: FigureParams
-) -> plt.Figure:
-    holdout_labels, labels = arrays["holdout_labels"], arrays["test_labels"]
+def recorded_boundaries(metrics: dict, bound: float, seed: int, where: str) -> dict[str, Boundary]:
+    """The boundaries ``uncertainty_evaluate`` chose on the hold-out at ``bound`` for ``seed``, by method.
+
+    Raises:
+        DataError: ``bound`` is not one of the evaluated precision bounds, or ``seed`` was not evaluated.
+    """
+    recorded = metrics["c7"]["boundaries"]
+    key = bound_key(bound)
+    if any(key not in by_bound for by_bound in recorded.values()):
+        raise DataError(
+            f"{where}: no boundaries at precision {bound:g} (uncertainty.figures.boundary_bound must be one of "
+            f"uncertainty.evaluate.precision_bounds {metrics['c7']['precision_bounds']})"
+        )
+    boundaries = {}
+    for method, by_bound in recorded.items():
+        rows = [row for row in by_bound[key] if row["seed"] == seed]
+        if not rows:
+            raise DataError(f"{where}: no boundary of {method} for seed {seed} at precision {bound:g}")
+        boundaries[method] = Boundary(
+            np.asarray(rows[0]["level_edges"], dtype=float),
+            np.asarray([float(t) for t in rows[0]["thresholds"]]),  # "inf" / "-inf" parse as floats
+            bool(rows[0]["feasible"]),
+        )
+    return boundaries
+
+
+def boundary_plane(arrays: dict[str, np.ndarray], metrics: dict, boundaries: dict[str, Boundary],
+                   boundary_params: BoundaryParams, params: FigureParams) -> plt.Figure:
+    labels = arrays["test_labels"]
     estimator = metrics["estimator"]
     score_h, uncertainty_h = (arrays[prediction_key(estimator, "holdout", k)][0] for k in ("score", "uncertainty"))
+    # the test rows' detrended uncertainty, by the hold-out trend the boundaries were chosen under
     detrender = fit_detrender(score_h, uncertainty_h, boundary_params.detrend_bins)
-    detrended_h = detrender.transform(score_h, uncertainty_h)
-    # the grid uncertainty_evaluate chose for this seed and bound (the choice is deterministic)
-    grid = chosen_grids(
-        score_h, detrended_h, holdout_labels, [params.boundary_bound], boundary_params, int(arrays["seeds"][0])
-    )[0]
-    hold_out = HoldOut.prepare(
-        score_h, detrended_h, holdout_labels, grid["levels"], grid["bins"], boundary_params.confidence
-    )
     score = arrays[prediction_key(estimator, "test", "score")][0]
     uncertainty = detrender.transform(score, arrays[prediction_key(estimator, "test", "uncertainty")][0])
     rng = np.random.default_rng(0)
@@ -217,8 +236,8 @@ def boundary_plane(
         "ew_dpmt": dict(color="tab:blue"),
         "mist": dict(color="tab:green", linestyle="--"),
     }
-    for method, choose in METHODS.items():
-        boundary = choose(hold_out, params.boundary_bound)
+    for method in METHODS:
+        boundary = boundaries[method]
         note = "" if boundary.feasible else " (infeasible: selects nothing)"
         _draw_boundary(axis, boundary, x_range, y_range, linewidth=1.6, label=LABELS[method] + note, **styles[method])
     axis.set_xscale("logit")
@@ -251,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         save_png(c6_heatmap(metrics), tmp / "c6_heatmap.png")
         save_png(c7_recall(metrics), tmp / "c7_recall.png")
         save_png(c7_gain(metrics), tmp / "c7_gain.png")
-        save_png(boundary_plane(arrays, metrics, boundary_params, params), tmp / "boundary.png")
+        boundaries = recorded_boundaries(metrics, params.boundary_bound, int(arrays["seeds"][0]), str(metrics_path))
+        save_png(boundary_plane(arrays, metrics, boundaries, boundary_params, params), tmp / "boundary.png")
     print(f"{args.dataset}: figures in {out}")
     return 0

@@ -1,0 +1,70 @@
+"""Every technique stage lists, among its deps, the technique's modules its command imports.
+
+Technique stages list the files they read so that editing a figure does not retrain a model; a list
+that misses a module leaves outputs stale without a word from ``dvc status``. Checked: the modules of
+the stage's own technique package (``directed``, ``delayed``, ``uncertainty``), docstring-only
+``__init__.py`` files aside.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from recsys_challenges.cli import STAGES
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "recsys_challenges"
+TECHNIQUES = ("directed", "delayed", "uncertainty")
+
+
+def _module_file(name: str) -> Path | None:
+    path = ROOT / "src" / Path(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_files(module: str) -> set[Path]:
+    """Files of the package reached from ``module`` through its imports (lazy ones included)."""
+    seen: set[Path] = set()
+    stack = [module]
+    while stack:
+        path = _module_file(stack.pop())
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("recsys_challenges"):
+                stack.append(node.module)
+                stack.extend(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
+            elif isinstance(node, ast.Import):
+                stack.extend(alias.name for alias in node.names if alias.name.startswith("recsys_challenges"))
+    return seen
+
+
+def _entry_module(stage: dict) -> str:
+    words = stage["cmd"].split()
+    assert words[:3] == ["python", "-m", "recsys_challenges"], f"not a package command: {stage['cmd']}"
+    return STAGES[words[3]].split(":")[0]
+
+
+def _stages() -> list[tuple[str, dict]]:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    body = {name: stage.get("do", stage) for name, stage in stages.items()}
+    return [(name, stage) for name, stage in body.items() if _entry_module(stage).split(".")[1] in TECHNIQUES]
+
+
+@pytest.mark.parametrize("name,stage", _stages(), ids=[name for name, _ in _stages()])
+def test_stage_deps_cover_the_modules_its_command_imports(name: str, stage: dict) -> None:
+    module = _entry_module(stage)
+    deps = [ROOT / dep for dep in stage.get("deps", [])]
+    package = PACKAGE / module.split(".")[1]
+    method_files = {path for path in imported_files(module) if path.parent == package and path.name != "__init__.py"}
+    missing = sorted(
+        str(path.relative_to(ROOT)) for path in method_files
+        if not any(path == dep or dep in path.parents for dep in deps)
+    )
+    assert not missing, f"dvc.yaml stage {name} imports modules its deps do not list: {missing}"
