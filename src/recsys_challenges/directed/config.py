@@ -8,7 +8,7 @@ datasets, methods, figures; ``directed_bench`` reads experiment, sampling, model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -118,6 +118,8 @@ class MethodParams:
     pool: str = "first_hop"  # "two_hop": lists shorter than the fan-out filled by two-hop random walks
     hard_negative_weight: float | None = None  # overrides loss.hard_negative_weight when set
     learning_rate: float | None = None  # overrides train.learning_rate when set
+    weight_decay: float | None = None  # overrides train.weight_decay when set
+    dim: int | None = None  # overrides model.dim when set
 
     def __post_init__(self) -> None:
         require(self.encoder in ENCODERS, f"unknown encoder {self.encoder!r} (known: {', '.join(ENCODERS)})")
@@ -126,6 +128,8 @@ class MethodParams:
         require(self.pool in POOLS, f"unknown pool {self.pool!r} (known: {', '.join(POOLS)})")
         require(self.hard_negative_weight is None or self.hard_negative_weight >= 0, "hard_negative_weight must be >= 0")
         require(self.learning_rate is None or self.learning_rate > 0, "learning_rate must be > 0")
+        require(self.weight_decay is None or self.weight_decay >= 0, "weight_decay must be >= 0")
+        require(self.dim is None or self.dim >= 2, "dim must be >= 2")
 
 
 @dataclass(frozen=True)
@@ -223,4 +227,18 @@ def load_training(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
         "model": load(ModelParams, "model", path),
         "loss": load(LossParams, "loss", path),
         "train": load(TrainParams, "train", path),
+    }
+
+
+def method_training(method: MethodParams, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` (:func:`load_training`) with ``method``'s own width, ``w_h``, learning rate and weight decay."""
+
+    def override(section: T, **values: Any) -> T:
+        return replace(section, **{key: value for key, value in values.items() if value is not None})
+
+    return {
+        "sampling": params["sampling"],
+        "model": override(params["model"], dim=method.dim),
+        "loss": override(params["loss"], hard_negative_weight=method.hard_negative_weight),
+        "train": override(params["train"], learning_rate=method.learning_rate, weight_decay=method.weight_decay),
     }

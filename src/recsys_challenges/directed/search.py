@@ -1,20 +1,28 @@
-"""``directed_search`` stage: a validation-only grid of the same size for every searched method.
+"""``directed_search`` stage: a validation-only search of the same size for every searched method.
 
-For each method of ``search.methods`` and each combination of learning rate and reversed-edge
-weight in ``directed.search``, train on the ``search.seed`` split of each ``search.datasets`` with
-the training budget of ``directed.train`` (early stopping on validation MRR) and record the best
-validation MRR (sampled candidates; the test split is never touched). Both dual models are
-searched; the pair takes the learning rate with the best mean over the two, so that adaptive and
-fixed differ in the sampler only. The issue's full grid (4 reversed-edge weights x 3 learning rates x 2 widths x 2 weight
-decays) is reduced to the two axes that changed the ranking in earlier runs (see the README). The chosen
-values are copied into ``directed.methods`` by hand (params.yaml stays the single source of
-hyper-parameters); this stage is frozen in dvc.yaml, so ``dvc repro`` does not rerun it (not even
-with ``-f``): ``python -m recsys_challenges directed-search`` reruns it, ``dvc commit directed_search``
-records the result.
+Four axes (``directed.search``): learning rate, reversed-edge weight ``w_h``, embedding width and
+weight decay. Each grid point trains on the ``search.seed`` split of each ``search.datasets`` with the
+training budget of ``directed.train`` (early stopping on validation MRR) and records the best
+validation MRR (sampled candidates; the test split is never touched). The search runs in stages
+(:data:`STAGES`): stage 1 is the joint grid of learning rate x ``w_h`` (width and weight decay at
+their first values), stage 2 the joint grid of learning rate x width x weight decay at the method's
+stage-1 ``w_h``; points met twice are trained once. That is 12 + 9 = 21 trainings per method and
+dataset instead of the full product's 48 (``full_product: true`` runs the 48, about 4x longer): the
+stage-2 axes are searched jointly with the learning rate they interact with, ``w_h`` is not, and the
+README says so. Every method gets the same points. The methods of ``search.shared`` (the dual pair,
+which differ in the sampler only) are searched as one group: each point is trained for all of them and
+scored by their mean, so that the pair ends on one shared configuration; every other method is a group
+of its own. Groups run in ``search.workers`` processes (one torch thread each). The chosen values are copied into
+``directed.methods`` by hand (params.yaml stays the single source of hyper-parameters); this stage is
+frozen in dvc.yaml, so ``dvc repro`` does not rerun it (not even with ``-f``):
+``python -m recsys_challenges directed-search`` reruns it, ``dvc commit directed_search`` records the
+result.
 
 Output ``reports/metrics/directed/search/validation_grid.json``:
-``{"seed", "datasets", "grid": {name: [values]}, "results": {method: [{"learning_rate",
-"hard_negative_weight", "val_mrr": {dataset: value}, "mean_val_mrr"}]}, "best": {method: {...}}}``.
+``{"seed", "datasets", "grid": {axis: [values]}, "stages": [[axis, ...]], "results": {method:
+[{axis: value, ..., "stage", "val_mrr": {dataset: value}, "mean_val_mrr", "selection"}]},
+"best": {method: row}, "groups": [{"methods", "point", "mean_val_mrr"}]}``: ``groups`` holds each
+group's chosen point (for a group of one, the method's own best).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,36 +47,70 @@ from recsys_challenges.io import write_json
 from recsys_challenges.tracking import TrackingParams
 
 OUTPUT = Path("reports/metrics/directed/search/validation_grid.json")
+AXES = ("learning_rate", "hard_negative_weight", "dim", "weight_decay")  # MethodParams fields
+STAGES = (("learning_rate", "hard_negative_weight"), ("learning_rate", "dim", "weight_decay"))
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """``directed.search``: the datasets, seed and grid of the validation search."""
+    """``directed.search``: the datasets, seed and axes of the validation search."""
 
     datasets: list[str] = field(default_factory=lambda: ["cora_ml", "citeseer"])
     methods: list[str] = field(default_factory=lambda: ["dual_fixed", "sage", "shallow", "gravity_gae"])
     seed: int = 0
     learning_rate: list[float] = field(default_factory=lambda: [0.01, 0.02])
     hard_negative_weight: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    dim: list[int] = field(default_factory=lambda: [32])
+    weight_decay: list[float] = field(default_factory=lambda: [0.0])
+    full_product: bool = False  # one stage over all four axes instead of STAGES
+    shared: list[str] = field(default_factory=list)  # methods searched as one group: one shared configuration
+    workers: int = 1  # groups searched in parallel processes
+
 
     def __post_init__(self) -> None:
         require(len(self.datasets) >= 1 and len(self.methods) >= 1, "search.datasets and search.methods must not be empty")
-        require(len(self.learning_rate) >= 1 and len(self.hard_negative_weight) >= 1, "empty search grid")
+        for axis in AXES:
+            require(len(getattr(self, axis)) >= 1, f"search.{axis} must not be empty")
+        outside = [name for name in self.shared if name not in self.methods]
+        require(not outside, f"search.shared {outside} are not in search.methods")
+        require(self.workers >= 1, "search.workers must be >= 1")
+
+    def axes(self) -> dict[str, list]:
+        return {axis: list(getattr(self, axis)) for axis in AXES}
+
+    def stages(self) -> tuple[tuple[str, ...], ...]:
+        return (AXES,) if self.full_product else STAGES
+
+    def groups(self) -> list[list[str]]:
+        """The ``shared`` methods as one group, then every other method alone."""
+        alone = [[name] for name in self.methods if name not in self.shared]
+        return ([list(self.shared)] if self.shared else []) + alone
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-search", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    search = cfg.load(SearchParams, "search", args.params)
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    split_params = cfg.load(cfg.SplitParams, "split", args.params)
-    params = cfg.load_training(args.params)
-    known = cfg.load_methods(args.params)
-    missing = [name for name in search.methods if name not in known]
-    require(not missing, f"{args.params}: search.methods {missing} are not in directed.methods")
-    methods = {name: known[name] for name in search.methods}
+def stage_points(axes: dict[str, list], varied: tuple[str, ...], base: dict) -> list[dict]:
+    """Every combination of the ``varied`` axes' values, the other axes held at ``base``."""
+    return [base | dict(zip(varied, values)) for values in itertools.product(*(axes[axis] for axis in varied))]
+
+
+def group_best(results: dict[str, list[dict]], methods: list[str]) -> dict:
+    """The grid point evaluated for every one of ``methods`` with the best mean of their mean validation MRRs."""
+    scores: dict[tuple, list[float]] = {}
+    for name in methods:
+        for row in results[name]:
+            scores.setdefault(tuple(row[axis] for axis in AXES), []).append(row["mean_val_mrr"])
+    common = {point: values for point, values in scores.items() if len(values) == len(methods)}
+    require(bool(common), f"search group {methods}: no grid point was evaluated for all of them")
+    point = max(common, key=lambda key: float(np.mean(common[key])))
+    return {"methods": methods, "point": dict(zip(AXES, point)), "mean_val_mrr": float(np.mean(common[point]))}
+
+
+def search_group(group: list[str], params_path: str) -> dict[str, list[dict]]:
+    """Every stage's points for the methods of ``group``, each stage around the group's best point so far."""
+    search = cfg.load(SearchParams, "search", params_path)
+    experiment = cfg.load(cfg.ExperimentParams, "experiment", params_path)
+    split_params = cfg.load(cfg.SplitParams, "split", params_path)
+    params = cfg.load_training(params_path)
+    methods = cfg.load_methods(params_path)
     torch.set_num_threads(experiment.num_threads)
     quiet_lightning()
     no_tracking = TrackingParams(csv=False, wandb=False)
@@ -79,28 +123,56 @@ def main(argv: list[str] | None = None) -> int:
         name: validation_set(g.edge_index, g.num_nodes, splits[name], params["train"], search.seed)
         for name, g in graphs.items()
     }
-    results: dict[str, list[dict]] = {}
-    for method_name, method in methods.items():
-        results[method_name] = []
-        for rate, weight in itertools.product(search.learning_rate, search.hard_negative_weight):
-            variant = dataclasses.replace(method, learning_rate=rate, hard_negative_weight=weight)
-            scores, selection = {}, {}
-            for name, g in graphs.items():
-                _, _, record = train_method(
-                    method_name, variant, name, g.edge_index, g.num_nodes, splits[name], validation[name],
-                    search.seed, params, no_tracking,
+    axes = search.axes()
+    results: dict[str, list[dict]] = {name: [] for name in group}
+    base = {axis: values[0] for axis, values in axes.items()}
+    for stage, varied in enumerate(search.stages(), start=1):
+        seen = [{axis: row[axis] for axis in AXES} for row in results[group[0]]]
+        for point in stage_points(axes, varied, base):
+            if point in seen:
+                continue
+            for method_name in group:
+                variant = dataclasses.replace(methods[method_name], **point)
+                scores, selection = {}, {}
+                for name, g in graphs.items():
+                    _, _, record = train_method(
+                        method_name, variant, name, g.edge_index, g.num_nodes, splits[name], validation[name],
+                        search.seed, params, no_tracking,
+                    )
+                    scores[name] = record["val_mrr"]
+                    selection[name] = {key: record[key] for key in ("selected_epoch", "epochs_run", "budget_bound", "seconds")}
+                results[method_name].append(
+                    point | {"stage": stage, "val_mrr": scores, "mean_val_mrr": float(np.mean(list(scores.values()))),
+                             "selection": selection}
                 )
-                scores[name] = record["val_mrr"]
-                selection[name] = {key: record[key] for key in ("selected_epoch", "epochs_run", "budget_bound")}
-            results[method_name].append(
-                {"learning_rate": rate, "hard_negative_weight": weight, "val_mrr": scores,
-                 "mean_val_mrr": float(np.mean(list(scores.values()))), "selection": selection}
-            )
-            print(f"  {method_name} lr {rate} w_h {weight}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+                print(f"  {method_name} stage {stage} " + " ".join(f"{axis} {point[axis]}" for axis in AXES) + ": "
+                      + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
+        base = group_best(results, group)["point"]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys_challenges directed-search", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    search = cfg.load(SearchParams, "search", args.params)
+    known = cfg.load_methods(args.params)
+    missing = [name for name in search.methods if name not in known]
+    require(not missing, f"{args.params}: search.methods {missing} are not in directed.methods")
+    groups = search.groups()
+    # spawn: fresh interpreters (torch's thread pools do not survive a fork); each result is deterministic
+    with ProcessPoolExecutor(search.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        searched = list(pool.map(search_group, groups, [args.params] * len(groups)))
+    results = {name: rows for group_rows in searched for name, rows in group_rows.items()}
+    results = {name: results[name] for name in search.methods}
     best = {m: max(rows, key=lambda row: row["mean_val_mrr"]) for m, rows in results.items()}
-    grid = {"learning_rate": search.learning_rate, "hard_negative_weight": search.hard_negative_weight}
-    write_json(args.out, {"seed": search.seed, "datasets": search.datasets, "grid": grid, "results": results, "best": best})
-    for method_name, row in best.items():
-        print(f"  best {method_name}: lr {row['learning_rate']}, w_h {row['hard_negative_weight']}, "
-              f"mean val MRR {row['mean_val_mrr']:.4f}")
+    chosen = [group_best(results, group) for group in groups]
+    write_json(args.out, {"seed": search.seed, "datasets": search.datasets, "grid": search.axes(),
+                          "stages": [list(varied) for varied in search.stages()], "results": results,
+                          "best": best, "groups": chosen})
+    for group in chosen:
+        print(f"  chosen for {', '.join(group['methods'])}: "
+              + ", ".join(f"{axis} {value}" for axis, value in group["point"].items())
+              + f" (mean val MRR {group['mean_val_mrr']:.4f})")
     return 0

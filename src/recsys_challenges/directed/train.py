@@ -385,12 +385,12 @@ def train_method(
     if finished is not None:
         return finished
     lightning.seed_everything(seed, workers=True, verbose=False)
+    params = cfg.method_training(method, params)
     sampling, model, loss, train = params["sampling"], params["model"], params["loss"], params["train"]
     train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
     relations = method_relations(method, train_edges, num_nodes, sampling)
     val_queries, candidates = validation
     encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
-    hard_weight = loss.hard_negative_weight if method.hard_negative_weight is None else method.hard_negative_weight
     module = LinkPredictionModule(
         method.encoder,
         encoder,
@@ -400,8 +400,8 @@ def train_method(
         torch.from_numpy(val_queries),
         torch.from_numpy(candidates),
         loss,
-        hard_weight,
-        train.learning_rate if method.learning_rate is None else method.learning_rate,
+        loss.hard_negative_weight,
+        train.learning_rate,
         train,
         model.num_layers,
         seed,
