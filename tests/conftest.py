@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -94,17 +93,9 @@ def http_server():
     server.server_close()
 
 
-def run_checked(args: list[str], cwd: Path, env: dict[str, str], retry_on_signal: bool = False
-                ) -> subprocess.CompletedProcess:
-    """Run ``args`` and fail with its output tails unless it exits 0.
-
-    With ``retry_on_signal`` a process killed by a signal is run once more (with a warning); a
-    second crash or any non-zero exit still fails.
-    """
+def run_checked(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``args`` and fail with its output tails unless it exits 0."""
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if retry_on_signal and result.returncode < 0:
-        warnings.warn(f"{args[:4]} died of signal {-result.returncode}; retrying once")
-        result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
 
