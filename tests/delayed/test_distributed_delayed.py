@@ -1,8 +1,8 @@
 """The stream under Lightning Fabric's DDP (2 CPU processes, gloo) gives the one-process metrics.
 
 Each process trains on its strided shard of every global minibatch with the loss divided by the
-global batch's rows, DDP averages the MLP's gradients (``mean_sparse_gradient`` the embedding's, by
-hand), and the test predictions are gathered: the two
+global batch's rows, DDP averages the MLP's gradients (``sparse_ddp.mean_sparse_gradient`` the
+embedding's), and the test predictions are gathered: the two
 runs differ only by floating-point summation order (of the gradients and the sparse embedding
 updates), so the metrics agree to ``TOLERANCE``, far below the differences between methods.
 """
@@ -15,11 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from recsys_challenges.delayed.metrics import METRICS
-from recsys_challenges.delayed.train import mean_sparse_gradient
 from tests.conftest import run_checked
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -76,27 +74,3 @@ def test_methods_differ_by_more_than_the_tolerance(runs):
     nll = [single["summary"][m]["nll"]["mean"] for m in single["methods"]]
     assert max(nll) - min(nll) > 100 * TOLERANCE
 
-
-class _TwoProcesses:
-    """Rank 0 of two, whose partner's tensors are ``other``: ``all_gather`` stacks (mine, other's)."""
-
-    world_size = 2
-
-    def __init__(self, other: list[torch.Tensor]) -> None:
-        self.other = iter(other)
-
-    def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
-        return torch.stack([tensor, next(self.other)])
-
-
-def test_mean_sparse_gradient_by_hand():
-    # rank 0 touched rows 1 and 3 (3 twice, uncoalesced), rank 1 only row 3: 3 entries vs 1, padded to 3
-    mine = torch.sparse_coo_tensor([[1, 3, 3]], [[2.0, 4.0], [6.0, 8.0], [1.0, 1.0]], (5, 2),
-                                   check_invariants=True)
-    other = [torch.tensor([1]), torch.tensor([3, 0, 0]), torch.tensor([[10.0, 20.0], [0.0, 0.0], [0.0, 0.0]])]
-    mean = mean_sparse_gradient(_TwoProcesses(other), mine)
-    assert mean._indices().tolist() == [[1, 3, 3, 3]]  # the padding rows are dropped
-    expected = torch.zeros(5, 2)
-    expected[1] = torch.tensor([1.0, 2.0])  # (2, 4) / 2
-    expected[3] = torch.tensor([8.5, 14.5])  # (6 + 1 + 10, 8 + 1 + 20) / 2
-    assert torch.equal(mean.to_dense(), expected)

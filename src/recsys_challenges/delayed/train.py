@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 import torch
 from lightning import Fabric, seed_everything
-from torch.nn.parallel import DistributedDataParallel
 
 from recsys_challenges.config import load_section, to_dict
 from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals, true_delayed_positive
@@ -57,6 +56,7 @@ from recsys_challenges.delayed.metrics import METRICS, relative_improvement, slo
 from recsys_challenges.delayed.models import HashedMLP, hash_ids, optimizers
 from recsys_challenges.delayed.weights import weighted_bce
 from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.sparse_ddp import keep_sparse_out_of_ddp, mean_sparse_gradient
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import progress, write_json
 from recsys_challenges.stats import mean_ci
@@ -83,43 +83,23 @@ def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
     """``net``'s training forward, its optimisers and the backward pass, under ``fabric``.
 
     Several processes: Fabric's DDP module (averaging the MLP's gradients), optimisers and
-    ``fabric.backward``, then :func:`mean_sparse_gradient` for the embedding's. One process: the
+    ``fabric.backward``, then :func:`~recsys_challenges.sparse_ddp.mean_sparse_gradient` for the
+    embedding's (kept out of DDP: :mod:`recsys_challenges.sparse_ddp`). One process: the
     network, optimisers and ``backward`` themselves, as Fabric would run them, without its per-call
     wrappers (precision casts, a backward hook per output: measured 13% of a 64-row step on this CPU).
     """
     steps = optimizers(net, lr, weight_decay)
     if fabric.world_size == 1:
         return net, steps, torch.Tensor.backward
-    # DDP would send the embedding's sparse gradient through gloo's sparse all-reduce, which corrupted
-    # the heap in about one run in 20 on a 2-core CPU (glibc: "malloc(): unaligned tcache chunk
-    # detected"); DDP skips it and mean_sparse_gradient averages it with dense all-gathers instead
-    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(net, ["embedding.weight"])
-    torch.distributed.broadcast(net.embedding.weight.data, src=0)  # DDP broadcasts only what it keeps
+    tables = keep_sparse_out_of_ddp(net)
     module, *steps = fabric.setup(net, *steps)
 
     def backward(loss: torch.Tensor) -> None:
         fabric.backward(loss)
-        net.embedding.weight.grad = mean_sparse_gradient(fabric, net.embedding.weight.grad)
+        for table in tables:
+            table.grad = mean_sparse_gradient(table.grad, fabric.all_gather, fabric.world_size)
 
     return module, steps, backward
-
-
-def mean_sparse_gradient(fabric: Fabric, grad: torch.Tensor) -> torch.Tensor:
-    """The mean over processes of each one's sparse row gradient, as DDP would average a dense one.
-
-    ``grad``: this process's ``nn.Embedding(sparse=True)`` gradient ``(N, d)`` with ``nnz_r`` entries
-    -> the uncoalesced sparse ``(N, d)`` holding every process's entries (``sum_r nnz_r``), each
-    divided by the number of processes. Exchanged with dense all-gathers, padded to the largest ``nnz_r``.
-    """
-    rows, values = grad._indices()[0], grad._values()  # (nnz_r,), (nnz_r, d)
-    counts = fabric.all_gather(torch.tensor([rows.numel()])).flatten()  # (W,)
-    longest = int(counts.max())
-    padding = longest - rows.numel()
-    all_rows = fabric.all_gather(torch.cat([rows, rows.new_zeros(padding)]))  # (W, longest)
-    all_values = fabric.all_gather(torch.cat([values, values.new_zeros(padding, values.shape[1])]))  # (W, longest, d)
-    real = torch.arange(longest) < counts[:, None]  # (W, longest): the padding is dropped
-    return torch.sparse_coo_tensor(all_rows[real][None], all_values[real] / fabric.world_size, grad.shape,
-                                   check_invariants=True)
 
 
 Loss = Callable[[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]], torch.Tensor]

@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from recsys_challenges.distributed import shard
+from recsys_challenges.sparse_ddp import keep_sparse_out_of_ddp, mean_sparse_gradient
 from recsys_challenges.uncertainty.config import TrainParams
 from recsys_challenges.uncertainty.datasets import LabelledTable
 from recsys_challenges.uncertainty.density import FieldDensity, fit_field_density
@@ -302,7 +303,9 @@ class ClassifierModule(L.LightningModule):
 
     Under DDP every process receives the same *global* batch and trains on its strided shard
     (:func:`recsys_challenges.distributed.shard`), its loss scaled by ``W n_r / B`` so that the
-    all-reduced (averaged) gradient is the one-process gradient of the whole batch.
+    all-reduced (averaged) gradient is the one-process gradient of the whole batch. The sparse
+    embedding tables stay out of DDP and are averaged by
+    :func:`~recsys_challenges.sparse_ddp.mean_sparse_gradient` (why: :mod:`recsys_challenges.sparse_ddp`).
     """
 
     def __init__(
@@ -318,6 +321,12 @@ class ClassifierModule(L.LightningModule):
         self.loss = loss
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.tables_outside_ddp: list[nn.Parameter] = []
+
+    def setup(self, stage: str) -> None:
+        # Lightning calls this after the process group starts and before DDP wraps the module
+        if self.trainer.world_size > 1:
+            self.tables_outside_ddp = keep_sparse_out_of_ddp(self)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         world_size = self.trainer.world_size
@@ -329,6 +338,8 @@ class ClassifierModule(L.LightningModule):
         for optimizer in optimizers:
             optimizer.zero_grad()
         self.manual_backward(loss)
+        for table in self.tables_outside_ddp:
+            table.grad = mean_sparse_gradient(table.grad, self.all_gather, world_size)
         for optimizer in optimizers:
             optimizer.step()
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=False, on_epoch=True, sync_dist=True)
