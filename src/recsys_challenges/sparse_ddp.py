@@ -3,7 +3,8 @@
 DDP would send those gradients through gloo's sparse all-reduce, which corrupted the heap in about one
 run in 20 on a 2-core CPU (glibc: "malloc(): unaligned tcache chunk detected", a DDP worker killed).
 :func:`keep_sparse_out_of_ddp` hides the sparse tables from DDP before it wraps the model, and after
-each backward pass :func:`mean_sparse_gradient` averages their gradients with dense all-gathers.
+each backward pass :func:`average_sparse_gradients` averages their gradients with dense all-gathers
+(:func:`mean_sparse_gradient`).
 """
 
 from __future__ import annotations
@@ -40,11 +41,18 @@ def mean_sparse_gradient(grad: torch.Tensor, all_gather: Callable[[torch.Tensor]
     process's tensor ``(W, ...)``; entries are exchanged padded to the largest ``nnz_r``.
     """
     rows, values = grad._indices()[0], grad._values()  # (nnz_r,), (nnz_r, d)
-    counts = all_gather(torch.tensor([rows.numel()])).flatten()  # (W,)
+    counts = all_gather(rows.new_tensor([rows.numel()])).flatten()  # (W,), on the gradient's device (NCCL)
     longest = int(counts.max())
     padding = longest - rows.numel()
     all_rows = all_gather(torch.cat([rows, rows.new_zeros(padding)]))  # (W, longest)
     all_values = all_gather(torch.cat([values, values.new_zeros(padding, values.shape[1])]))  # (W, longest, d)
-    real = torch.arange(longest) < counts[:, None]  # (W, longest): the padding is dropped
+    real = torch.arange(longest, device=rows.device) < counts[:, None]  # (W, longest): the padding is dropped
     return torch.sparse_coo_tensor(all_rows[real][None], all_values[real] / world_size, grad.shape,
                                    check_invariants=True)
+
+
+def average_sparse_gradients(tables: list[nn.Parameter], all_gather: Callable[[torch.Tensor], torch.Tensor],
+                             world_size: int) -> None:
+    """Replace each table's gradient by its :func:`mean_sparse_gradient` over the processes."""
+    for table in tables:
+        table.grad = mean_sparse_gradient(table.grad, all_gather, world_size)

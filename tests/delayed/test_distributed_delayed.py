@@ -1,10 +1,10 @@
 """The stream under Lightning Fabric's DDP (2 CPU processes, gloo) gives the one-process metrics.
 
 Each process trains on its strided shard of every global minibatch with the loss divided by the
-global batch's rows, DDP averages the MLP's gradients (``sparse_ddp.mean_sparse_gradient`` the
-embedding's), and the test predictions are gathered: the two
-runs differ only by floating-point summation order (of the gradients and the sparse embedding
-updates), so the metrics agree to ``TOLERANCE``, far below the differences between methods.
+global batch's rows, DDP averages the MLP's gradients (``sparse_ddp`` the embedding's), and the
+test predictions are gathered: the two runs differ only by floating-point summation order (of the
+gradients and the sparse embedding updates), so the metrics agree to ``TOLERANCE``, far below the
+differences between methods.
 """
 
 from __future__ import annotations
@@ -73,4 +73,3 @@ def test_methods_differ_by_more_than_the_tolerance(runs):
     single, _ = runs
     nll = [single["summary"][m]["nll"]["mean"] for m in single["methods"]]
     assert max(nll) - min(nll) > 100 * TOLERANCE
-

@@ -49,7 +49,7 @@ import torch
 from torch import nn
 
 from recsys_challenges.distributed import shard
-from recsys_challenges.sparse_ddp import keep_sparse_out_of_ddp, mean_sparse_gradient
+from recsys_challenges.sparse_ddp import average_sparse_gradients, keep_sparse_out_of_ddp
 from recsys_challenges.uncertainty.config import TrainParams
 from recsys_challenges.uncertainty.datasets import LabelledTable
 from recsys_challenges.uncertainty.density import FieldDensity, fit_field_density
@@ -305,7 +305,7 @@ class ClassifierModule(L.LightningModule):
     (:func:`recsys_challenges.distributed.shard`), its loss scaled by ``W n_r / B`` so that the
     all-reduced (averaged) gradient is the one-process gradient of the whole batch. The sparse
     embedding tables stay out of DDP and are averaged by
-    :func:`~recsys_challenges.sparse_ddp.mean_sparse_gradient` (why: :mod:`recsys_challenges.sparse_ddp`).
+    :func:`~recsys_challenges.sparse_ddp.average_sparse_gradients` (why: :mod:`recsys_challenges.sparse_ddp`).
     """
 
     def __init__(
@@ -338,8 +338,7 @@ class ClassifierModule(L.LightningModule):
         for optimizer in optimizers:
             optimizer.zero_grad()
         self.manual_backward(loss)
-        for table in self.tables_outside_ddp:
-            table.grad = mean_sparse_gradient(table.grad, self.all_gather, world_size)
+        average_sparse_gradients(self.tables_outside_ddp, self.all_gather, world_size)
         for optimizer in optimizers:
             optimizer.step()
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=False, on_epoch=True, sync_dist=True)
