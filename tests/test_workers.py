@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -39,3 +40,17 @@ def test_workers_from_params(tmp_path):
         params.write_text(f"workers: {bad}\n")
         with pytest.raises(ConfigError, match=f"{params}: workers must be a positive integer"):
             load_workers(params)
+
+
+def test_each_line_comes_as_its_job_finishes_not_when_all_have(capsys):
+    """A short job's line is printed while a long one still runs (the pool reports jobs one by one)."""
+    start = time.perf_counter()
+    printed_after = {}
+
+    def describe(job, result, seconds):
+        printed_after[job] = time.perf_counter() - start
+        return f"slept {job}"
+
+    map_jobs(time.sleep, [4.0, 0.1], 2, describe)
+    assert printed_after[0.1] < printed_after[4.0] - 2  # not held back until the 4 s job is done
+    assert capsys.readouterr().out.splitlines() == ["[1/2] slept 0.1", "[2/2] slept 4.0"]
