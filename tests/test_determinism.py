@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from recsys_challenges import determinism
+from recsys_challenges.workers import available_cores
 from tests.conftest import BIN, ROOT, run_checked
 
 RETRAINED = re.compile(r"_(train|stream|evaluate)(@|$)")
@@ -194,6 +195,21 @@ def test_forced_rerun_gives_byte_identical_metrics(tiny_project, tmp_path):
     assert after.keys() == before.keys()
     changed = [str(p) for p in before if before[p] != after[p]]
     assert not changed, f"metrics differ after a forced rerun: {changed}"
+
+
+def test_one_worker_gives_the_metrics_of_a_pool(tiny_project, tmp_path):
+    """The tiny project ran with ``workers: null`` (a pool of the machine's cores); one worker, in the
+    stage's own process, writes the same bytes (each technique's first dataset)."""
+    if available_cores() < 2:
+        pytest.skip("one core: the tiny project itself ran with one worker")
+    work, env = _copy(tiny_project, tmp_path / "project")
+    before = _metrics(work)
+    params = work / "params.yaml"
+    params.write_text(params.read_text().replace("\nworkers: null\n", "\nworkers: 1\n"))
+    assert "\nworkers: 1\n" in params.read_text()
+    after = _rerun_training(work, env, first_dataset_only=True)
+    changed = [str(p) for p in before if before[p] != after[p]]
+    assert after.keys() == before.keys() and not changed, f"metrics differ between 1 worker and a pool: {changed}"
 
 
 @pytest.mark.slow

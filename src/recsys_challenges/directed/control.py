@@ -45,7 +45,7 @@ from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.evaluate import evaluate_seed, summarise
 from recsys_challenges.directed.sampling import expected_adjacency
 from recsys_challenges.directed.splits import EdgeSplit
-from recsys_challenges.directed.train import method_relations, quiet_lightning, train_method, validation_set
+from recsys_challenges.directed.train import describe_run, method_relations, quiet_lightning, train_method, validation_set
 from recsys_challenges.io import write_json
 from recsys_challenges.tracking import TrackingParams
 
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             source, target, record = train_method(
                 name, method, "planted_two_hop", edge_index, num_nodes, split, validation, seed, params, no_tracking
             )
+            print("  " + describe_run("planted_two_hop", name, seed, record), flush=True)
             embeddings[name] = (method.encoder, source, target)
             records[name].append(record)
         overall, _, _ = evaluate_seed(edge_index, num_nodes, split, embeddings, evaluate, seed)
