@@ -489,8 +489,8 @@ class TrainJob:
     seed: int
     params: dict
     tracking: TrackingParams
-    trainer_params: TrainerParams
-    checkpoints: Path
+    trainer_params: TrainerParams = TrainerParams()
+    checkpoints: Path | None = None
 
     def run(self) -> tuple[np.ndarray, np.ndarray, dict]:
         quiet_lightning()
