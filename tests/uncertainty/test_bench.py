@@ -48,3 +48,21 @@ def test_harness_throughput_section_shape():
         assert len(section[arm]["cpu_s_all"]) == 2 and section[arm]["examples_per_s"] > 0
     assert section["ratio"] > 0 and section["ratio_wall"] > 0
     assert torch.get_num_threads() == params.torch_threads
+
+
+def test_harness_dataset_is_the_first_real_one(tmp_path):
+    import pytest
+    import yaml
+
+    from recsys_challenges.errors import ConfigError
+    from recsys_challenges.uncertainty.bench import harness_dataset
+    from tests.conftest import ROOT
+
+    assert harness_dataset(ROOT / "params.yaml") == "kddcup2004_protein"
+    datasets = {"sim": {"folder": "x", "loader": "criteo", "kind": "simulated"},
+                "head": {"folder": "y", "loader": "criteo", "kind": "real"}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"uncertainty": {"datasets": datasets}}))
+    assert harness_dataset(tmp_path / "params.yaml") == "head"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"uncertainty": {"datasets": {"sim": datasets["sim"]}}}))
+    with pytest.raises(ConfigError):
+        harness_dataset(tmp_path / "params.yaml")
