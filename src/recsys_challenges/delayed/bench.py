@@ -10,6 +10,12 @@
    plain BCE on the same events and the same network; rows per second of process CPU time
    (median of ``repeats`` interleaved rounds; CPU time, unlike wall time, does not count the
    time other jobs hold the cores) and the overhead ratio ``time(weighted) / time(plain BCE)``.
+3. **Training harness** (``harness_throughput``). Examples/s of one epoch of ``train.fit`` (the
+   Fabric loop that pretrains the CVR model, as ``pretrain_cvr`` calls it; no hold-out, so no early
+   stopping; no loggers: they log once per epoch) on the stream's first ``throughput_rows``
+   pretraining clicks, against a plain PyTorch loop of the same network copy, optimisers, loss and
+   minibatch order; the ratio package / plain is the median over interleaved rounds of process CPU
+   time (:mod:`recsys_challenges.rounds`). Target: >= 0.8.
 
 Output ``reports/bench/delayed.json``. Timings are wall clock on this machine, one torch thread;
 other jobs running at the same time inflate them.

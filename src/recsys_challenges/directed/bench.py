@@ -12,6 +12,14 @@
    proportional to Pareto weights) of ``generated_nodes`` nodes and ``generated_edges`` distinct
    edges. Target: < ``memory_limit_gib`` GiB.
 
+4. Training harness (``harness_throughput``): positive edges per second of ``Trainer.fit`` exactly
+   as ``directed_train`` builds it (:func:`~recsys_challenges.directed.train.make_trainer`: CSV
+   logger, ``last.ckpt`` every epoch, ``log_every_n_steps=1``), validation and early stopping
+   switched off (``limit_val_batches=0``), ``HARNESS_EPOCHS`` epochs of the adaptive dual GNN on
+   ``bench.dataset``, against a plain PyTorch loop of the same encoder copy, Adam, ``training_step``
+   (sampling and loss) and loader batches; the ratio package / plain is the median over interleaved
+   rounds of process CPU time (:mod:`recsys_challenges.rounds`). Target: >= 0.8.
+
 ``SCALE_WORKLOADS`` exposes the scale workloads (one epoch on the generated 1M/10M graph, one epoch
 on cit-HepPh) to the project's ``make bench`` runner, one workload per call.
 
