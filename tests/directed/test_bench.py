@@ -47,3 +47,18 @@ def test_scale_workloads_follow_the_bench_contract(tmp_path, monkeypatch):
         "directed", "powerlaw_1M_10M", 10000, "edges"
     )
     assert record["wall_s"] > 0 and record["throughput"] == pytest.approx(10000 / record["wall_s"])
+
+
+def test_harness_throughput_section_shape():
+    from recsys_challenges.directed import config as cfg
+    from recsys_challenges.directed.bench import EPOCH_METHODS, harness_throughput
+
+    torch.set_num_threads(1)
+    params = cfg.load_training(ROOT / "params.yaml")
+    params["train"] = cfg.TrainParams(**{**vars(params["train"]), "batch_size": 500, "steps_per_epoch": 2})
+    section = harness_throughput(EPOCH_METHODS["dual_adaptive"], power_law_graph(300, 1500, 2.1, seed=0), 300, params,
+                                 epochs=2, repeats=2)
+    assert section["examples"] == 2 * 2 * 500 and section["rounds"] == 2 and section["batch_size"] == 500
+    for arm in ("package", "plain"):
+        assert len(section[arm]["cpu_s_all"]) == 2 and section[arm]["examples_per_s"] > 0
+    assert section["ratio"] > 0 and section["ratio_wall"] > 0 and section["target_ratio_min"] == 0.8

@@ -10,6 +10,12 @@
    plain BCE on the same events and the same network; rows per second of process CPU time
    (median of ``repeats`` interleaved rounds; CPU time, unlike wall time, does not count the
    time other jobs hold the cores) and the overhead ratio ``time(weighted) / time(plain BCE)``.
+3. **Training harness** (``harness_throughput``). Examples/s of one epoch of ``train.fit`` (the
+   Fabric loop that pretrains the CVR model, as ``pretrain_cvr`` calls it; no hold-out, so no early
+   stopping; no loggers: they log once per epoch) on the stream's first ``throughput_rows``
+   pretraining clicks, against a plain PyTorch loop of the same network copy, optimisers, loss and
+   minibatch order; the ratio package / plain is the median over interleaved rounds of process CPU
+   time (:mod:`recsys_challenges.rounds`). Target: >= 0.8.
 
 Output ``reports/bench/delayed.json``. Timings are wall clock on this machine, one torch thread;
 other jobs running at the same time inflate them.
@@ -36,6 +42,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from recsys_challenges.config import load_section
@@ -49,14 +56,17 @@ from recsys_challenges.delayed.config import (
     TrainParams,
 )
 from recsys_challenges.delayed.methods import methods
+from recsys_challenges.delayed.models import optimizers
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import write_json
+from recsys_challenges.rounds import interleaved_rounds, median_ratio, throughput_ratio
 
 BENCH_FILE = Path("reports/bench/delayed.json")
 BENCH_DATASET = "sim"  # its simulator, calibration input and batch size are the benchmark's (dvc.yaml deps too)
 TIMED_METHODS = ("fnw", "fsiw", "esdfm", "defer", "pcaw", "pcaw_fsiw", "defuse_signals")
 STREAMED_METHODS = ["oracle", "vanilla", "pcaw"]
 SCALE_ROWS = 20_000_000
+TARGET_HARNESS_RATIO = 0.8  # package training throughput / a plain loop's
 
 
 def peak_rss_gib() -> float:
@@ -168,25 +178,78 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
                                   model.aux_hidden).eval() for f in families}
 
     lines = {"plain_bce": catalogue["vanilla"]} | {name: catalogue[name] for name in TIMED_METHODS}
-    cpu: dict[str, list[float]] = {name: [] for name in lines}
-    wall: dict[str, list[float]] = {name: [] for name in lines}
-    for repeat in range(repeats + 1):  # interleaved rounds, so that load from other jobs hits every method alike
-        for name, method in lines.items():
-            learner = train.Learner(copy.deepcopy(base), method, {f: aux_nets[f] for f in method.aux}, context, 0, repeat)
-            started_cpu, started_wall = time.process_time(), time.perf_counter()
-            learner.train_step(tensors, 0)
-            if repeat:  # the first round warms up
-                cpu[name].append(time.process_time() - started_cpu)
-                wall[name].append(time.perf_counter() - started_wall)
+
+    def arm(method):
+        def prepare(round_index: int):
+            learner = train.Learner(copy.deepcopy(base), method, {f: aux_nets[f] for f in method.aux}, context, 0,
+                                    round_index)
+            return lambda: learner.train_step(tensors, 0)
+        return prepare
+
+    times = interleaved_rounds({name: arm(method) for name, method in lines.items()}, repeats)
     results: dict[str, Any] = {"rows": int(len(batch)), "batch_size": batch_size, "repeats": repeats,
                                "clock": "process CPU time (one thread; robust to other jobs), wall time beside it",
                                "ratio": "median over rounds of the method's CPU time / plain BCE's in the same round"}
     for name in lines:
-        seconds = statistics.median(cpu[name])
-        ratio = statistics.median(a / b for a, b in zip(cpu[name], cpu["plain_bce"], strict=True))
-        results[name] = {"cpu_s": seconds, "rows_per_s": len(batch) / seconds, "overhead_ratio": ratio,
-                         "wall_s": statistics.median(wall[name]), "cpu_s_all": cpu[name]}
+        cpu = times[name]["cpu"]
+        seconds = statistics.median(cpu)
+        results[name] = {"cpu_s": seconds, "rows_per_s": len(batch) / seconds,
+                         "overhead_ratio": median_ratio(cpu, times["plain_bce"]["cpu"]),
+                         "wall_s": statistics.median(times[name]["wall"]), "cpu_s_all": cpu}
     return results
+
+
+def plain_fit(net: torch.nn.Module, tensors: dict[str, torch.Tensor], loss: train.Loss, context: train.Context,
+              seed: int) -> None:
+    """One epoch of ``train.fit``'s minibatches (same seeded order, loss and optimisers) in a plain loop."""
+    steps = optimizers(net, context.train.lr, context.train.weight_decay)
+    order = torch.randperm(int(tensors["dense"].shape[0]), generator=torch.Generator().manual_seed(seed))
+    net.train()
+    for start in range(0, order.numel(), context.batch_size):
+        index = order[start:start + context.batch_size]
+        batch = {key: value.index_select(0, index) for key, value in tensors.items()}
+        value = loss(net(batch["categorical"], batch["dense"]), batch, batch)
+        for optimizer in steps:
+            optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        for optimizer in steps:
+            optimizer.step()
+
+
+def harness_throughput(folder: Path, protocol: ProtocolParams, model: ModelParams, train_params: TrainParams,
+                       batch_size: int, rows: int, repeats: int) -> dict[str, Any]:
+    """Examples/s of one epoch of ``train.fit`` (the Fabric loop that pretrains the CVR model, as
+    ``pretrain_cvr`` calls it, no hold-out) against a plain PyTorch loop of the same network copy,
+    optimisers, loss and minibatch order, on the first ``rows`` pretraining clicks of the table in
+    ``folder``; interleaved rounds, median (:func:`recsys_challenges.rounds.throughput_ratio`)."""
+    meta = conversions.read_meta(folder)
+    timeline = stream.make_timeline(meta, protocol)
+    context = train.Context(model, train_params, protocol, timeline, train.Features(model.hash_bits),
+                            len(meta["signal_kinds"]), batch_size, train.signal_view(meta), train.one_process())
+    pretraining = next(stream.protocol(folder, timeline, {}, context.kinds))
+    clicks = pretraining.clicks.take(np.arange(min(rows, len(pretraining.clicks))))
+    categorical, dense = context.features(clicks)
+    label = torch.from_numpy((clicks.conversion_ts != conversions.NEVER).astype(np.float32))
+    tensors = {"categorical": categorical, "dense": dense, "label": label}
+    torch.manual_seed(0)
+    base = train.new_net(context, clicks, 0, 1, model.hidden)
+    base.init_output_bias([float(label.mean())])
+
+    def package(round_index: int):
+        net = copy.deepcopy(base)
+        return lambda: train.fit(net, tensors, train._bce_head, 1, context, round_index, [], "bench")
+
+    def plain(round_index: int):
+        net = copy.deepcopy(base)
+        return lambda: plain_fit(net, tensors, train._bce_head, context, round_index)
+
+    times = interleaved_rounds({"package": package, "plain": plain}, repeats)
+    return {"path": "delayed.train.fit (the Fabric loop of pretrain_cvr: one epoch, no hold-out, no loggers)",
+            "plain": "the same network copy, optimisers (LazyAdam + Adam), loss (_bce_head) and seeded minibatch "
+                     "order; zero_grad, loss.backward(), step",
+            "data": f"the first {len(clicks)} pretraining clicks of the benchmark's simulated stream",
+            "batch_size": batch_size, "clock": "process CPU time (wall time beside it)",
+            "target_ratio_min": TARGET_HARNESS_RATIO} | throughput_ratio(len(clicks), times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,15 +269,20 @@ def main(argv: list[str] | None = None) -> int:
         streamed = stream_benchmark(settings, bench.stream_rows, Path(tmp))
         speed = throughput_benchmark(Path(tmp), settings.protocol, settings.model, settings.train,
                                      settings.spec.batch_size, bench.throughput_rows, bench.repeats)
+        harness = harness_throughput(Path(tmp), settings.protocol, settings.model, settings.train,
+                                     settings.spec.batch_size, bench.throughput_rows, bench.repeats)
     payload = {
         "technique": "delayed",
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "torch": torch.__version__},
         "stream": streamed | {"targets": {"total_s_max": 1800, "peak_rss_gib_max": 8}},
         "throughput": speed | {"target_overhead_ratio_max": 1.3},
+        "harness_throughput": harness,
     }
     write_json(args.out, payload)
     print(f"streamed {streamed['rows']} rows in {streamed['total_s']:.0f}s (simulate {streamed['simulate_s']:.0f}s), "
           f"peak RSS {streamed['peak_rss_gib']:.2f} GiB; plain BCE {speed['plain_bce']['rows_per_s']:.0f} rows/s; "
           + ", ".join(f"{m} x{speed[m]['overhead_ratio']:.2f}" for m in TIMED_METHODS))
+    print(f"training harness: fit {harness['package']['examples_per_s']:.0f} examples/s, plain loop "
+          f"{harness['plain']['examples_per_s']:.0f}: ratio {harness['ratio']:.2f}")
     return 0

@@ -12,6 +12,14 @@
    proportional to Pareto weights) of ``generated_nodes`` nodes and ``generated_edges`` distinct
    edges. Target: < ``memory_limit_gib`` GiB.
 
+4. Training harness (``harness_throughput``): positive edges per second of ``Trainer.fit`` exactly
+   as ``directed_train`` builds it (:func:`~recsys_challenges.directed.train.make_trainer`: CSV
+   logger, ``last.ckpt`` every epoch, ``log_every_n_steps=1``), validation and early stopping
+   switched off (``limit_val_batches=0``), ``HARNESS_EPOCHS`` epochs of the adaptive dual GNN on
+   ``bench.dataset``, against a plain PyTorch loop of the same encoder copy, Adam, ``training_step``
+   (sampling and loss) and loader batches; the ratio package / plain is the median over interleaved
+   rounds of process CPU time (:mod:`recsys_challenges.rounds`). Target: >= 0.8.
+
 ``SCALE_WORKLOADS`` exposes the scale workloads (one epoch on the generated 1M/10M graph, one epoch
 on cit-HepPh) to the project's ``make bench`` runner, one workload per call.
 
@@ -22,25 +30,38 @@ machine are inflated by other load: ``machine.load_average`` records it.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from lightning.pytorch.loggers import CSVLogger
 
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.models import ENCODERS
 from recsys_challenges.directed.sampling import CSR, sample_neighbours
 from recsys_challenges.directed.splits import one_way
-from recsys_challenges.directed.train import LinkPredictionModule, batch_size_for, method_relations
+from recsys_challenges.directed.train import (
+    EpochBatches,
+    LinkPredictionModule,
+    batch_size_for,
+    edge_loader,
+    last_checkpoint,
+    make_trainer,
+    method_relations,
+    quiet_lightning,
+)
 from recsys_challenges.io import write_json
+from recsys_challenges.rounds import interleaved_rounds, throughput_ratio
 
 OUTPUT = Path("reports/bench/directed.json")
 EPOCH_METHODS = {
@@ -48,6 +69,9 @@ EPOCH_METHODS = {
     "dual_adaptive": cfg.MethodParams(encoder="dual", fanout_rule="inverse_power", pool="two_hop"),
     "sage": cfg.MethodParams(encoder="sage", fanout_rule="fixed"),
 }
+TARGET_HARNESS_RATIO = 0.8  # package training throughput / a plain loop's
+HARNESS_EPOCHS = 3  # epochs of one timed round (of steps_per_epoch steps each)
+HARNESS_REPEATS = 5  # timed rounds (after a warm-up round)
 
 
 def epoch_seconds(
@@ -77,6 +101,84 @@ def epoch_seconds(
         value.backward()
         optimizer.step()
     return time.perf_counter() - started, step + 1
+
+
+class PlainLoopModule(LinkPredictionModule):
+    """The stage's module outside a Trainer: the plain loop sets the epoch its ``training_step``
+    keys the negatives and the neighbour sampling by (a Trainer sets ``current_epoch``), and
+    Lightning's ``log`` does nothing."""
+
+    plain_epoch = 0
+
+    @property
+    def current_epoch(self) -> int:
+        return self.plain_epoch
+
+    def log(self, *args, **kwargs) -> None:
+        return None
+
+
+def harness_throughput(
+    method: cfg.MethodParams, edge_index: np.ndarray, num_nodes: int, params: dict, epochs: int, repeats: int,
+    seed: int = 0,
+) -> dict:
+    """Training examples (positive edges) per second of ``Trainer.fit`` as ``directed_train`` builds
+    it (:func:`make_trainer`: CSV logger, ``last.ckpt`` every epoch, ``log_every_n_steps=1``;
+    validation switched off, ``limit_val_batches=0``) for ``epochs`` epochs, against a plain loop of
+    the same encoder copy, Adam, ``training_step`` (sampling and loss) and loader batches; interleaved
+    rounds, median (:func:`recsys_challenges.rounds.throughput_ratio`). All edges train."""
+    train, loss = params["train"], params["loss"]
+    edges = torch.from_numpy(edge_index)
+    relations = method_relations(method, edges, num_nodes, params["sampling"])
+    flags = torch.from_numpy(one_way(edge_index, edge_index, num_nodes))
+    torch.manual_seed(seed)
+    base = ENCODERS[method.encoder](num_nodes, params["model"].dim, params["model"].num_layers)
+    batch = batch_size_for(edges.shape[1], train)
+
+    def module(kind: type[LinkPredictionModule]) -> LinkPredictionModule:
+        return kind(method.encoder, copy.deepcopy(base), relations, edges, flags, torch.zeros(2, 0, dtype=torch.long),
+                    torch.zeros(0, 1, dtype=torch.long), loss, loss.hard_negative_weight, train.learning_rate, train,
+                    params["model"].num_layers, seed)
+
+    with tempfile.TemporaryDirectory(prefix="directed-harness-") as tmp:
+        def package(round_index: int):
+            folder = Path(tmp) / f"round{round_index}"
+            trainer = make_trainer(epochs, [CSVLogger(save_dir=folder, name="csv")], [last_checkpoint(folder / "ckpt")],
+                                   limit_val_batches=0)
+            lightning_module = module(LinkPredictionModule)
+            loader = edge_loader(edges.shape[1], batch, train.steps_per_epoch, seed)
+            return lambda: trainer.fit(lightning_module, train_dataloaders=loader)
+
+        def plain(round_index: int):
+            plain_module = module(PlainLoopModule)
+            optimizer = plain_module.configure_optimizers()
+            loader = edge_loader(edges.shape[1], batch, train.steps_per_epoch, seed)
+
+            def run() -> None:
+                for epoch in range(epochs):
+                    plain_module.plain_epoch = epoch
+                    loader.batch_sampler.set_epoch(epoch)
+                    for step, positions in enumerate(loader):
+                        value = plain_module.training_step(positions, step)
+                        optimizer.zero_grad()
+                        value.backward()
+                        optimizer.step()
+            return run
+
+        times = interleaved_rounds({"package": package, "plain": plain}, repeats)
+    batches = EpochBatches(edges.shape[1], batch, train.steps_per_epoch, seed)
+    examples = 0
+    for epoch in range(epochs):
+        batches.set_epoch(epoch)
+        examples += sum(len(positions) for positions in batches)
+    return {
+        "path": "lightning Trainer.fit as directed_train builds it (make_trainer: CSV logger, last.ckpt every epoch, "
+                "log_every_n_steps=1), validation and early stopping switched off (limit_val_batches=0)",
+        "plain": "the same encoder copy, Adam, training_step (sampling and asymmetric loss) and loader batches; "
+                 "zero_grad, loss.backward(), step",
+        "method": "dual_adaptive", "epochs": epochs, "steps_per_epoch": train.steps_per_epoch, "batch_size": batch,
+        "clock": "process CPU time (wall time beside it)", "target_ratio_min": TARGET_HARNESS_RATIO,
+    } | throughput_ratio(examples, times)
 
 
 def loop_sampler(
@@ -230,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  one epoch on {bench.dataset}, {name}: {seconds:.2f}s ({steps} steps)")
     ratio = epochs["dual_fixed"]["seconds"] / epochs["sage"]["seconds"]
     sampler = sampler_throughput(graph.edge_index, graph.num_nodes, params, bench)
+    quiet_lightning()
+    harness = harness_throughput(EPOCH_METHODS["dual_adaptive"], graph.edge_index, graph.num_nodes, params,
+                                 HARNESS_EPOCHS, HARNESS_REPEATS)
 
     child = subprocess.run(
         [sys.executable, "-m", "recsys_challenges", "directed-bench", "--memory-child", "--params", args.params],
@@ -246,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             "meets_target": ratio <= 2.5,
         },
         "sampler": sampler | {"target_speedup": 50.0, "meets_target": sampler["speedup"] >= 50.0},
+        "harness_throughput": harness | {"dataset": bench.dataset},
         "memory": memory | {"limit_gib": bench.memory_limit_gib, "meets_target": memory["peak_rss_gib"] < bench.memory_limit_gib},
         "machine": {
             "cpus": os.cpu_count(),
@@ -258,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"epoch time dual / SAGE (equal depth, width, budget): {ratio:.2f} (target <= 2.5)")
     print(f"sampler: {sampler['speedup']:.1f}x the per-node loop "
           f"({sampler['vectorised_edges_per_s']:.3g} vs {sampler['loop_edges_per_s']:.3g} edges/s; target >= 50x)")
+    print(f"training harness: Trainer.fit {harness['package']['examples_per_s']:.0f} edges/s, plain loop "
+          f"{harness['plain']['examples_per_s']:.0f}: ratio {harness['ratio']:.2f} (target >= {TARGET_HARNESS_RATIO})")
     print(f"peak memory, one epoch on {memory['nodes']} nodes / {memory['edges']} edges: "
           f"{memory['peak_rss_gib']:.2f} GiB (target < {bench.memory_limit_gib} GiB)")
     return 0

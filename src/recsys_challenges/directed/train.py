@@ -363,6 +363,39 @@ def validation_set(
     return queries, sample_candidates(queries, known, num_nodes, params.val_candidates, rng)
 
 
+def edge_loader(num_edges: int, batch_size: int, steps: int, seed: int) -> DataLoader:
+    """The training loader: ``steps`` global batches of edge positions per epoch, in the same seeded
+    order on every process (:class:`EpochBatches`: keyed by seed and epoch)."""
+    return DataLoader(EdgePositions(num_edges), batch_sampler=EpochBatches(num_edges, batch_size, steps, seed),
+                      collate_fn=as_batch)
+
+
+def last_checkpoint(folder: Path) -> ModelCheckpoint:
+    """The newest epoch's state in ``folder``, overwritten every epoch (Lightning 2.6 writes
+    ``save_last`` only alongside a top-k save, so the one kept "top-k" checkpoint is named last)."""
+    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+
+
+def make_trainer(max_epochs: int, loggers: list, callbacks: list, trainer_params: TrainerParams = TrainerParams(),
+                 **overrides) -> lightning.Trainer:
+    """The stage's Trainer (checkpointing on when ``callbacks`` hold a checkpoint); ``overrides``
+    replace its settings (the benchmark switches validation off with ``limit_val_batches=0``)."""
+    settings = dict(
+        max_epochs=max_epochs,
+        logger=loggers,
+        callbacks=callbacks,
+        enable_checkpointing=any(isinstance(callback, ModelCheckpoint) for callback in callbacks),
+        enable_progress_bar=sys.stderr.isatty(),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        deterministic=False,
+        use_distributed_sampler=False,
+        **trainer_params.trainer_kwargs(),
+    )
+    return lightning.Trainer(**(settings | overrides))
+
+
 def train_method(
     name: str,
     method: cfg.MethodParams,
@@ -408,35 +441,16 @@ def train_method(
         seed,
     )
     batch_size = batch_size_for(split.train.size, train)
-    edge_ids = EdgePositions(split.train.size)
-    # the same seeded order of global batches on every process (EpochBatches: keyed by seed and epoch)
-    batches = EpochBatches(split.train.size, batch_size, train.steps_per_epoch, seed)
-    loader = DataLoader(edge_ids, batch_sampler=batches, collate_fn=as_batch)
+    loader = edge_loader(split.train.size, batch_size, train.steps_per_epoch, seed)
     config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
     config |= {section: asdict(value) for section, value in params.items()}
     config |= {"trainer": asdict(trainer_params)}
     max_epochs = train.max_epochs
     last = None if checkpoints is None else checkpoints / "last.ckpt"
-    callbacks = [] if checkpoints is None else [
-        # the newest epoch's state, overwritten every epoch (Lightning 2.6 writes `save_last` only
-        # alongside a top-k save, so the one kept "top-k" checkpoint is named last)
-        ModelCheckpoint(dirpath=checkpoints, filename="last", save_top_k=1, enable_version_counter=False)
-    ]
+    callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints)]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
-        trainer = lightning.Trainer(
-            max_epochs=max_epochs,
-            logger=loggers,
-            callbacks=callbacks,
-            enable_checkpointing=checkpoints is not None,
-            enable_progress_bar=sys.stderr.isatty(),
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            log_every_n_steps=1,
-            deterministic=False,
-            use_distributed_sampler=False,
-            **trainer_params.trainer_kwargs(),
-        )
+        trainer = make_trainer(max_epochs, loggers, callbacks, trainer_params)
         trainer.fit(
             module,
             train_dataloaders=loader,

@@ -5,24 +5,38 @@ the pipeline runs it (uncertainty detrended, Wilson lower bound: ``ew_dpmt_detre
 ``uncertainty.bench.rows`` rows with ``levels`` x ``bins`` bins. Targets (issue 5): EW-DPMT under
 2 s on 1e6 rows x 10 levels x 100 bins, and within 20x of the single threshold. Wall times are the
 median of ``repeats`` runs on this machine (2 cores shared with other jobs: times are inflated).
+
+Training harness (``harness_throughput``): training rows per second of ``Trainer.fit`` exactly as
+``uncertainty_train`` builds it (:func:`~recsys_challenges.uncertainty.train.make_trainer`, a CSV
+logger; the stage has no validation), the stage's epochs of the headline estimator on the training
+split of the first real dataset (:func:`harness_dataset`: KDD Cup 2004 by default), against a plain PyTorch loop
+of the same network copy, optimisers, loss and loader batches; the ratio package / plain is the median
+over interleaved rounds of process CPU time (:mod:`recsys_challenges.rounds`). Target: >= 0.8.
 Output ``reports/bench/uncertainty.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
+from lightning.pytorch.loggers import CSVLogger
 from scipy.special import expit
 
-from recsys_challenges.config import load_section
+from recsys_challenges.config import load_section, read_yaml
+from recsys_challenges.errors import ConfigError
+from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.io import write_json
+from recsys_challenges.rounds import interleaved_rounds, throughput_ratio
 from recsys_challenges.uncertainty.boundaries import (
     equi_weight_binning,
     ew_dpmt,
@@ -31,13 +45,19 @@ from recsys_challenges.uncertainty.boundaries import (
     mist,
     single_threshold,
 )
-from recsys_challenges.uncertainty.config import BenchParams, BoundaryParams
+from recsys_challenges.uncertainty.config import BenchParams, BoundaryParams, DatasetParams, TrainParams
+from recsys_challenges.uncertainty.datasets import LOADERS, downsample_negatives, split_by_group, standardise
+from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule
 from recsys_challenges.uncertainty.predictions import META_FILE, PREDICTIONS_ROOT, load_predictions, prediction_key
+from recsys_challenges.uncertainty.train import make_trainer, training_loader
 
 BENCH_FILE = Path("reports/bench/uncertainty.json")
 TARGET_SECONDS = 2.0
 TARGET_RATIO = 20.0
 FULL_GRID_BOUND = 1e-6
+TARGET_HARNESS_RATIO = 0.8  # package training throughput / a plain loop's
+HARNESS_EPOCHS = None  # epochs of one timed round (None: uncertainty.train.model.epochs, one stage fit)
+HARNESS_REPEATS = 5  # timed rounds (after a warm-up round)
 
 
 def synthetic_holdout(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,6 +149,84 @@ def benchmark(params: BenchParams, boundary_params: BoundaryParams = BoundaryPar
     }
 
 
+def harness_dataset(params_path: Path | str = "params.yaml") -> str:
+    """The first real dataset of ``uncertainty.datasets`` (the default profile's: KDD Cup 2004,
+    ``dvc repro prepare@kddcup2004_protein``)."""
+    datasets = read_yaml(Path(params_path))["uncertainty"]["datasets"]
+    real = [name for name, spec in datasets.items() if spec.get("kind") == "real" and spec.get("loader") in LOADERS]
+    if not real:
+        raise ConfigError(f"{params_path}: uncertainty.datasets lists no real dataset to time training on")
+    return real[0]
+
+
+def load_training_table(dataset: str, params_path: Path | str = "params.yaml", seed: int = 0):
+    """The training rows ``uncertainty_train`` fits on for ``dataset`` and ``seed`` (split by group,
+    negatives down-sampled) and their standardised numerics."""
+    spec = load_section(DatasetParams, f"uncertainty.datasets.{dataset}", params_path)
+    params = load_section(TrainParams, "uncertainty.train", params_path)
+    table = LOADERS[spec.loader](Path(spec.folder))
+    split = spec.split or params.split
+    train = table.take(split_by_group(table.groups, split.train, split.holdout, split.seed)["train"])
+    train = train.take(downsample_negatives(train.labels, spec.negative_keep, np.random.default_rng([seed, 1])))
+    return train, standardise(train.numeric)[0], params
+
+
+def harness_throughput(train, numeric: np.ndarray, params: TrainParams, epochs: int | None, repeats: int,
+                       seed: int = 0) -> dict:
+    """Training rows per second of ``Trainer.fit`` as ``uncertainty_train`` builds it (its
+    :func:`~recsys_challenges.uncertainty.train.make_trainer`, a CSV logger as ``tracking.csv``; no
+    validation in that stage) for ``epochs`` epochs (None: the stage's) of the headline estimator, against a plain loop
+    of the same network copy, optimisers (AdamW + SparseAdam), estimator loss and loader batches;
+    interleaved rounds, median (:func:`recsys_challenges.rounds.throughput_ratio`)."""
+    torch.set_num_threads(params.torch_threads)
+    epochs = epochs or params.model.epochs
+    estimator = ESTIMATORS[params.estimator]
+    class_counts = (int((train.labels == 0).sum()), int((train.labels == 1).sum()))
+    torch.manual_seed(seed)
+    base = estimator.build(params, train.numeric.shape[1], train.cardinalities, class_counts)
+    loss = estimator.loss(params)
+
+    def module() -> ClassifierModule:
+        return ClassifierModule(copy.deepcopy(base), loss, params.model.learning_rate, params.model.weight_decay)
+
+    with tempfile.TemporaryDirectory(prefix="uncertainty-harness-") as tmp:
+        def package(round_index: int):
+            loader = training_loader(numeric, train, params, estimator, seed)
+            trainer = make_trainer(params, TrainerParams(), [CSVLogger(save_dir=Path(tmp), name=f"round{round_index}")],
+                                   len(loader), max_epochs=epochs)
+            lightning_module = module()
+            return lambda: trainer.fit(lightning_module, loader)
+
+        def plain(round_index: int):
+            loader = training_loader(numeric, train, params, estimator, seed)
+            plain_module = module()  # its configure_optimizers: the same optimisers, outside a Trainer
+            network, optimizers = plain_module.network, plain_module.configure_optimizers()
+
+            def run() -> None:
+                network.train()
+                for _ in range(epochs):
+                    for numeric_batch, categorical_batch, labels in loader:
+                        value = loss(network, numeric_batch, categorical_batch, labels)
+                        for optimizer in optimizers:
+                            optimizer.zero_grad()
+                        value.backward()
+                        for optimizer in optimizers:
+                            optimizer.step()
+            return run
+
+        times = interleaved_rounds({"package": package, "plain": plain}, repeats)
+    loader = training_loader(numeric, train, params, estimator, seed)
+    return {
+        "path": "lightning Trainer.fit as uncertainty_train builds it (make_trainer, CSV logger; the stage has no "
+                "validation)",
+        "plain": "the same network copy, optimisers (AdamW + SparseAdam), estimator loss and loader batches; "
+                 "zero_grad, loss.backward(), step",
+        "estimator": params.estimator, "epochs": epochs, "steps_per_epoch": len(loader),
+        "batch_size": loader.sampler.batch_size, "clock": "process CPU time (wall time beside it)",
+        "target_ratio_min": TARGET_HARNESS_RATIO,
+    } | throughput_ratio(epochs * len(loader) * loader.sampler.batch_size, times)
+
+
 def _timed_boundaries(score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, data: str, workload: str) -> dict:
     """One EW-DPMT boundary search (binning included) with the stage's default grid, timed once."""
     params = BenchParams()
@@ -165,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         load_section(BenchParams, "uncertainty.bench", args.params),
         load_section(BoundaryParams, "uncertainty.boundaries", args.params),
     )
+    dataset = harness_dataset(args.params)
+    train, numeric, params = load_training_table(dataset, args.params)
+    harness = harness_throughput(train, numeric, params, HARNESS_EPOCHS, HARNESS_REPEATS)
+    result["harness_throughput"] = harness | {"dataset": dataset, "train_rows": int(len(train.labels))}
     write_json(args.out, result)
     print(", ".join(f"{name} {s:.3f}s" for name, s in result["seconds"].items()), f"ratio {result['ratio_to_single']}")
+    print(f"training harness ({dataset}, {harness['estimator']}): Trainer.fit "
+          f"{harness['package']['examples_per_s']:.0f} rows/s, plain loop {harness['plain']['examples_per_s']:.0f}: "
+          f"ratio {harness['ratio']:.2f} (target >= {TARGET_HARNESS_RATIO})")
     return 0

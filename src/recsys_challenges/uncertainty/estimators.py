@@ -322,6 +322,7 @@ class ClassifierModule(L.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.tables_outside_ddp: list[nn.Parameter] = []
+        self.epoch_loss, self.epoch_rows = torch.tensor(0.0), 0  # this epoch's sum of loss x rows, and rows
 
     def setup(self, stage: str) -> None:
         # Lightning calls this after the process group starts and before DDP wraps the module
@@ -341,8 +342,18 @@ class ClassifierModule(L.LightningModule):
         average_sparse_gradients(self.tables_outside_ddp, self.all_gather, world_size)
         for optimizer in optimizers:
             optimizer.step()
-        self.log("train/loss", loss.detach(), prog_bar=True, on_step=False, on_epoch=True, sync_dist=True)
+        # the epoch's mean loss, accumulated as Lightning's on-epoch mean would (float32, weighted by the
+        # global batch) and logged once per epoch: a `self.log` per step cost ~15% of a step on this CPU
+        self.epoch_loss = self.epoch_loss + loss.detach() * global_rows
+        self.epoch_rows += global_rows
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.epoch_loss, self.epoch_rows = torch.tensor(0.0), 0
+
+    def on_train_epoch_end(self) -> None:
+        mean = self.epoch_loss / torch.tensor(self.epoch_rows)
+        self.log("train/loss", mean, prog_bar=True, on_step=False, on_epoch=True, sync_dist=True, batch_size=1)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         sparse = [m.weight for m in self.network.modules() if isinstance(m, nn.Embedding) and m.sparse]

@@ -37,7 +37,7 @@ from recsys_challenges.uncertainty.datasets import (
     split_by_group,
     standardise,
 )
-from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule
+from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, Estimator
 from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, prediction_key, save_predictions
 
 
@@ -67,6 +67,44 @@ def copy_rows(rows: int, copies: int, bootstrap: bool, rng: np.random.Generator)
     return np.repeat(np.arange(rows)[:, None], copies, axis=1)
 
 
+def training_loader(numeric_train: np.ndarray, train: LabelledTable, params: TrainParams, estimator: Estimator,
+                    seed: int) -> DataLoader:
+    """The training batches: the estimator's copies of the rows (standardised numerics
+    ``numeric_train``), in a seeded random order, the last partial batch dropped."""
+    rows = copy_rows(len(train.labels), estimator.copies(params), estimator.bootstrap(params), np.random.default_rng([seed, 2]))
+    data = CopiedRows(
+        torch.from_numpy(numeric_train),
+        torch.from_numpy(train.categorical),
+        torch.from_numpy(train.labels.astype(np.int64)),
+        torch.from_numpy(rows),
+    )
+    order = RandomSampler(range(len(data)), generator=torch.Generator().manual_seed(seed))
+    batch_size = params.model.effective_batch_size(len(data))
+    # the last partial batch is dropped (a different one each epoch): a batch of one row has no
+    # batch-norm statistics
+    return DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=True), batch_size=None)
+
+
+def make_trainer(params: TrainParams, trainer_params: TrainerParams, logger: list | bool, steps_per_epoch: int,
+                 **overrides) -> L.Trainer:
+    """The stage's Trainer; ``overrides`` replace its settings (the benchmark's epochs)."""
+    settings = dict(
+        max_epochs=params.model.epochs,
+        deterministic=True,
+        use_distributed_sampler=False,  # the same global batches everywhere; the module shards them
+        # one batch-norm statistic over the global batch; torch syncs batch norm on GPUs only, so on
+        # CPU processes (gloo) the posterior network normalises each shard by its own statistics
+        sync_batchnorm=trainer_params.world_size > 1 and trainer_params.accelerator == "gpu",
+        **trainer_params.trainer_kwargs(),
+        logger=logger,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=sys.stderr.isatty(),
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+    )
+    return L.Trainer(**(settings | overrides))
+
+
 def fit_and_predict(
     train: LabelledTable,
     evaluated: dict[str, LabelledTable],
@@ -92,32 +130,8 @@ def fit_and_predict(
     numeric_evaluated = dict(zip(evaluated, standardised, strict=True))
     class_counts = (int((train.labels == 0).sum()), int((train.labels == 1).sum()))
     network = estimator.build(params, train.numeric.shape[1], train.cardinalities, class_counts)
-    rows = copy_rows(len(train.labels), estimator.copies(params), estimator.bootstrap(params), np.random.default_rng([seed, 2]))
-    data = CopiedRows(
-        torch.from_numpy(numeric_train),
-        torch.from_numpy(train.categorical),
-        torch.from_numpy(train.labels.astype(np.int64)),
-        torch.from_numpy(rows),
-    )
-    order = RandomSampler(range(len(data)), generator=torch.Generator().manual_seed(seed))
-    batch_size = params.model.effective_batch_size(len(data))
-    # the last partial batch is dropped (a different one each epoch): a batch of one row has no
-    # batch-norm statistics
-    loader = DataLoader(data, sampler=BatchSampler(order, batch_size, drop_last=True), batch_size=None)
-    trainer = L.Trainer(
-        max_epochs=params.model.epochs,
-        deterministic=True,
-        use_distributed_sampler=False,  # the same global batches everywhere; the module shards them
-        # one batch-norm statistic over the global batch; torch syncs batch norm on GPUs only, so on
-        # CPU processes (gloo) the posterior network normalises each shard by its own statistics
-        sync_batchnorm=trainer_params.world_size > 1 and trainer_params.accelerator == "gpu",
-        **trainer_params.trainer_kwargs(),
-        logger=logger,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=sys.stderr.isatty(),
-        log_every_n_steps=max(1, min(50, len(loader))),
-    )
+    loader = training_loader(numeric_train, train, params, estimator, seed)
+    trainer = make_trainer(params, trainer_params, logger, len(loader))
     module = ClassifierModule(network, estimator.loss(params), params.model.learning_rate, params.model.weight_decay)
     trainer.fit(module, loader)
     network = module.network  # sync_batchnorm may have swapped the batch-norm layers
