@@ -9,10 +9,11 @@ when set; no stage is restored from a run cache), and prints
 
 * claim by claim: the committed verdict (``reports/claims.json`` of this workspace), the
   reproduced one, and whether they agree;
-* metrics file by metrics file (``reports/metrics/**.json``, ``reports/bench/*.json``): how many
-  numbers it holds, the largest absolute difference between committed and reproduced, where it
-  is, and whether it is within :data:`TOLERANCE` (wall times, throughputs, memory peaks and
-  machine facts are left out: they measure the machine, not the method).
+* metrics file by metrics file (``reports/metrics/**.json``, ``reports/bench/*.json`` and the
+  headline numbers derived from them, ``reports/headline/*.json``): how many numbers it holds,
+  the largest absolute difference between committed and reproduced, where it is, and whether it
+  is within :data:`TOLERANCE` (wall times, throughputs, memory peaks and machine facts are left
+  out: they measure the machine, not the method).
 
 Exit status 1 when a verdict disagrees (or a claim or metrics file is missing on one side);
 ``--strict`` also fails on a metric beyond the tolerance. ``--technique`` reruns one technique's
@@ -40,7 +41,8 @@ import yaml
 
 TECHNIQUES = ("directed", "delayed", "uncertainty")
 CLAIMS_FILE = Path("reports/claims.json")
-METRICS_GLOBS = ("reports/metrics/**/*.json", "reports/bench/*.json")
+# the headline files are compared too: a rerun that changed no payload must rewrite them identically
+METRICS_GLOBS = ("reports/metrics/**/*.json", "reports/bench/*.json", "reports/headline/*.json")
 
 # The README ("Determinism across CPUs") states it: with the pins of recsys_challenges.determinism
 # every metric is expected bit for bit equal on any x86-64 CPU with AVX2.
