@@ -4,13 +4,14 @@ numbers out of them with errors that name the file, and the stage's command line
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from recsys_challenges.errors import DataError
-from recsys_challenges.io import write_json
+from recsys_challenges.io import atomic_file, write_json
 from recsys_challenges.report.evidence import MetricsFile, load_metrics
 
 Headline = dict[str, dict[str, float | None]]  # dataset -> name -> number (None: not measured)
@@ -55,6 +56,12 @@ def load_technique(root: Path, technique: str) -> list[MetricsFile]:
     return files
 
 
+def write_rows(path: Path, rows: list[Row]) -> None:
+    """A plot data file: a JSON list with one row per line (small git diffs), written atomically."""
+    with atomic_file(path) as tmp:
+        tmp.write_text("[\n" + ",\n".join(json.dumps(row, sort_keys=True, allow_nan=False) for row in rows) + "\n]\n")
+
+
 def stage_main(
     technique: str,
     headline: Callable[[list[MetricsFile]], Headline],
@@ -71,7 +78,7 @@ def stage_main(
         raise DataError(f"{args.metrics / technique}: no payloads (*.json) to take headline numbers from")
     numbers, plotted = headline(files), rows(files)
     write_json(args.out / "headline" / f"{technique}.json", numbers)
-    write_json(args.out / "plots" / f"{technique}.json", plotted)
+    write_rows(args.out / "plots" / f"{technique}.json", plotted)
     count = sum(v is not None for dataset in numbers.values() for v in dataset.values())
     print(f"{technique}: {count} headline numbers for {len(numbers)} datasets, {len(plotted)} plot rows")
     return 0
