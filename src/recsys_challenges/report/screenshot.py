@@ -1,9 +1,9 @@
 """``make screenshot``: render ``reports/index.html`` in headless Chromium with the network cut off.
 
 Proves the report opens offline: every host name resolves to nothing, so a figure or script that
-needed a CDN would be missing from the picture. :func:`rendered_dom` gives the page's DOM after its
-scripts ran, under the same conditions (the test of ``dvc plots show``'s page reads it). Needs a Chromium (``apt install chromium``, or
-``CHROMIUM=/path/to/chrome``).
+needed a CDN would be missing from the picture. :func:`rendered_dom` gives a page's DOM after its
+scripts ran, under the same conditions (the test of ``dvc plots show``'s page reads it). Needs a
+Chromium (``apt install chromium``, or ``CHROMIUM=/path/to/chrome``).
 """
 
 from __future__ import annotations
