@@ -1,4 +1,4 @@
-"""Stages ``report`` (claims.md, claims.json) and ``report_gallery`` (README.md, index.html).
+"""Stages ``report`` (claims.md, claims.json, headline/claims.json) and ``report_gallery`` (README.md, index.html).
 
 ``report`` reads only ``reports/metrics/<technique>/<dataset>.json`` and applies the rules of
 :mod:`recsys_challenges.report.claims`. ``report_gallery`` adds every figure of
@@ -23,6 +23,7 @@ from recsys_challenges.report.render import (
     gallery_html,
     gallery_markdown,
     stability_text,
+    verdict_summary,
     write_text,
 )
 from recsys_challenges.report.stability import ReportConfig
@@ -126,6 +127,7 @@ def main_claims(argv: list[str] | None = None) -> int:
     texts = list(CLAIMS)
     write_text(args.root / "claims.md", claims_markdown(texts, results))
     write_text(args.root / "claims.json", claims_json(texts, results))
+    write_text(args.root / "headline" / "claims.json", verdict_summary(texts, results))
     for claim_id, result in results.items():
         print(f"{claim_id}: {result.verdict} (stability {stability_text(result)}): {result.reason}")
     return 0
