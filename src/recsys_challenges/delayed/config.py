@@ -50,6 +50,10 @@ class SimulatorParams:
     campaigns_per_day: float = 20.0  # drift: new campaigns (field C1) start at this rate ...
     campaign_life_days: float = 3.0  # ... and stop after this long
     effect_scale: float = 0.6  # standard deviation of each categorical value's effect on the logit
+    # concept drift (formulas: data/simulate/conversion_stream.py; the defaults: none, as before)
+    campaign_effect_scale: float | None = None  # sd of a campaign's effect; None: effect_scale
+    campaign_trend_per_day: float = 0.0  # sd of each campaign's own trend (logit per day of its age)
+    static_memory_days: float | None = None  # the static effects' random walk forgets in tau days; None: constant
     delay_feature_effect: float = 0.8  # how strongly a numeric feature shifts the fast/slow delay mix
     conversion_rate: float | None = None  # None: fitted; else the conversion rate within the window
     slow_share: float | None = None  # None: fitted; else the weight of the slow delay component
@@ -70,6 +74,10 @@ class SimulatorParams:
         require(self.campaigns_per_day * self.campaign_life_days >= 1,
                 "campaigns_per_day * campaign_life_days must be >= 1 (a campaign must be live at every time)")
         require(self.effect_scale >= 0, "effect_scale must be >= 0")
+        require(self.campaign_effect_scale is None or self.campaign_effect_scale >= 0,
+                "campaign_effect_scale must be >= 0")
+        require(self.campaign_trend_per_day >= 0, "campaign_trend_per_day must be >= 0")
+        require(self.static_memory_days is None or self.static_memory_days > 0, "static_memory_days must be > 0")
 
     @property
     def all_strengths(self) -> list[float]:
@@ -167,6 +175,9 @@ class TrainParams:
     aux_patience: int = 1  # epochs without a better hold-out loss before stopping
     aux_draws: int = 2  # observation times drawn per pretraining click for the FSIW/PCAW auxiliary data
     max_weight: float = 10.0  # cap on importance weights whose formula divides by an estimated probability
+    # the stream learner, the same for every method (chosen on the pre-test period, README T2)
+    stream_passes: int = 1  # shuffled passes over a slot's events at each step
+    stream_embedding_lr: float | None = None  # LazyAdam's rate on the embedding tables in the stream; None: lr
 
     def __post_init__(self) -> None:
         require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds must be distinct")
@@ -179,6 +190,8 @@ class TrainParams:
         require(0 < self.aux_holdout < 1, f"aux_holdout must be in (0, 1), got {self.aux_holdout}")
         require(self.aux_patience >= 1, "aux_patience must be >= 1")
         require(self.max_weight > 1, "max_weight must be > 1")
+        require(self.stream_passes >= 1, f"stream_passes must be >= 1, got {self.stream_passes}")
+        require(self.stream_embedding_lr is None or self.stream_embedding_lr > 0, "stream_embedding_lr must be > 0")
 
 
 @dataclass(frozen=True)

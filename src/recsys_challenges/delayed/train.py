@@ -78,9 +78,10 @@ class Features:
         return categorical, dense
 
 
-def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
+def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float, embedding_lr: float | None = None
           ) -> tuple[torch.nn.Module, list[Any], Callable[[torch.Tensor], None]]:
-    """``net``'s training forward, its optimisers and the backward pass, under ``fabric``.
+    """``net``'s training forward, its optimisers (:func:`~recsys_challenges.delayed.models.optimizers`)
+    and the backward pass, under ``fabric``.
 
     Several processes: Fabric's DDP module (averaging the MLP's gradients), optimisers and
     ``fabric.backward``, then :func:`~recsys_challenges.sparse_ddp.average_sparse_gradients` for the
@@ -88,7 +89,7 @@ def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
     network, optimisers and ``backward`` themselves, as Fabric would run them, without its per-call
     wrappers (precision casts, a backward hook per output: measured 13% of a 64-row step on this CPU).
     """
-    steps = optimizers(net, lr, weight_decay)
+    steps = optimizers(net, lr, weight_decay, embedding_lr)
     if fabric.world_size == 1:
         return net, steps, torch.Tensor.backward
     tables = keep_sparse_out_of_ddp(net)
@@ -319,7 +320,7 @@ class Learner:
         self.net, self.method, self.aux_nets, self.context = net, method, aux_nets, context
         self.seed, self.line_index = seed, line_index
         self.module, self.optimizers, self.backward = setup(context.fabric, net, context.train.lr,
-                                                            context.train.weight_decay)
+                                                            context.train.weight_decay, context.train.stream_embedding_lr)
         self.weigh = WEIGHTS[method.weights]
 
     def aux_probabilities(self, batch: StepTensors) -> dict[str, torch.Tensor]:
@@ -337,8 +338,9 @@ class Learner:
         aux = self.aux_probabilities(batch)
         fabric = self.context.fabric
         self.module.train()
-        order = torch.from_numpy(np.random.default_rng([self.seed, self.line_index, step]).permutation(n))
-        for start in range(0, n, self.context.batch_size):
+        shuffles = np.random.default_rng([self.seed, self.line_index, step])
+        orders = [torch.from_numpy(shuffles.permutation(n)) for _ in range(self.context.train.stream_passes)]
+        for order, start in ((order, start) for order in orders for start in range(0, n, self.context.batch_size)):
             batch_rows = order[start:start + self.context.batch_size]  # the global minibatch
             rows = shard(batch_rows, fabric.global_rank, fabric.world_size)  # this process's share
             logits = self.module(batch.categorical[rows], batch.dense[rows])[:, 0]  # (b,)
