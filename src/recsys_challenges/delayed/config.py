@@ -216,12 +216,16 @@ class RegimeParams:
     (as ``SimulatorParams``' overrides do), ``signal_strength`` is the simulator's, and
     ``elapsed_window_minutes`` is ES-DFM's elapsed window c (Yang et al., AAAI 2021): an unconverted
     click is ingested as a negative c after it, and a conversion later than c is a fake negative.
+    ``campaign_effect_scale`` and ``campaign_life_days`` set the simulator's drift (its other drift
+    parameters are those of ``delayed.datasets.sim``).
     """
 
     conversion_rate: float = 0.10
     elapsed_window_minutes: float = 15.0
     slow_share: float = 0.5
     signal_strength: float = 1.0
+    campaign_effect_scale: float = 0.6  # sd of a campaign's effect (the static fields': the dataset's effect_scale)
+    campaign_life_days: float = 3.0
     slow_mean_hours: float = 8.0  # the slow delay component's mean (not swept)
 
     def __post_init__(self) -> None:
@@ -230,6 +234,8 @@ class RegimeParams:
         require(0 <= self.slow_share <= 1, f"slow_share must be in [0, 1], got {self.slow_share}")
         require(self.signal_strength >= 0, f"signal_strength must be >= 0, got {self.signal_strength}")
         require(self.slow_mean_hours > 0, f"slow_mean_hours must be > 0, got {self.slow_mean_hours}")
+        require(self.campaign_effect_scale >= 0, f"campaign_effect_scale must be >= 0, got {self.campaign_effect_scale}")
+        require(self.campaign_life_days > 0, f"campaign_life_days must be > 0, got {self.campaign_life_days}")
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,8 @@ class SweepFactors:
     elapsed_window_minutes: list[float] = field(default_factory=lambda: [5.0, 15.0, 60.0])
     slow_share: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])
     signal_strength: list[float] = field(default_factory=lambda: [0.0, 1.0, 8.0])
+    campaign_effect_scale: list[float] = field(default_factory=lambda: [0.0, 0.6, 1.5])  # drift (C4)
+    campaign_life_days: list[float] = field(default_factory=lambda: [1.0, 3.0, 9.0])
 
     def values(self) -> dict[str, list[float]]:
         """Factor name (a field of :class:`RegimeParams`) -> its values, in params order."""
@@ -248,7 +256,7 @@ class SweepFactors:
 
 SWEEP_REFERENCE = "esdfm"  # every gain of the sweep is paired against ES-DFM
 SWEEP_BASE = "base"  # the name of the sweep's centre point
-SWEEP_REQUIRED = ("oracle", "vanilla", SWEEP_REFERENCE, "pcaw", "pcaw_oracle")
+SWEEP_REQUIRED = ("oracle", "vanilla", SWEEP_REFERENCE, "pcaw", "pcaw_oracle", "waiting")
 
 
 @dataclass(frozen=True)
@@ -264,8 +272,9 @@ class SweepParams:
 
     rows: int = 40_000
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "esdfm", "esdfm_unit", "esdfm_true",
-                                                        "pcaw", "pcaw_oracle"])
+    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "waiting", "esdfm", "esdfm_unit",
+                                                        "esdfm_true", "pcaw", "pcaw_oracle"])
+    waiting_hours: list[float] = field(default_factory=lambda: [6.0, 24.0])  # the sweep's waiting-N lines
     base: RegimeParams = field(default_factory=RegimeParams)
     factors: SweepFactors = field(default_factory=SweepFactors)
 
@@ -276,7 +285,7 @@ class SweepParams:
         require(not unknown, f"unknown methods {unknown} (known: {', '.join(METHODS)})")
         missing = [m for m in SWEEP_REQUIRED if m not in self.methods]
         require(not missing, f"methods must include {', '.join(SWEEP_REQUIRED)} (missing {', '.join(missing)})")
-        require("waiting" not in self.methods, "waiting is not a sweep method (it expands to several lines)")
+        require(len(self.waiting_hours) >= 1 and all(h > 0 for h in self.waiting_hours), "waiting_hours must be > 0")
         for name, values in self.factors.values().items():
             require(len(values) >= 1 and len(set(values)) == len(values), f"factors.{name} must be distinct values")
             require(getattr(self.base, name) in values,

@@ -94,19 +94,21 @@ def factor_points(sweep: SweepParams) -> dict[str, dict[str, list]]:
 
 
 def regime_settings(regime: RegimeParams, spec: DatasetSpec, protocol: ProtocolParams, rows: int,
-                    seed: int) -> tuple[DatasetSpec, ProtocolParams]:
+                    seed: int, waiting_hours: list[float]) -> tuple[DatasetSpec, ProtocolParams]:
     """The dataset spec and protocol of one replicate of ``regime``.
 
     ``spec``'s simulator with ``rows`` clicks, simulator seed ``seed``, the regime's conversion
-    rate, slow-delay share and mean, and signal strength (and no other strength: a single ``pcaw``
-    line); no young-items analysis (``item_field`` None); ``protocol`` with the regime's elapsed
-    window c.
+    rate, slow-delay share and mean, signal strength (and no other strength: a single ``pcaw``
+    line), campaign effect scale and life; no young-items analysis (``item_field`` None);
+    ``protocol`` with the regime's elapsed window c and the sweep's ``waiting_hours``.
     """
     simulator = replace(spec.simulator, rows=rows, seed=seed, conversion_rate=regime.conversion_rate,
                         slow_share=regime.slow_share, slow_mean_hours=regime.slow_mean_hours,
-                        signal_strength=regime.signal_strength, sweep_strengths=[])
+                        signal_strength=regime.signal_strength, sweep_strengths=[],
+                        campaign_effect_scale=regime.campaign_effect_scale,
+                        campaign_life_days=regime.campaign_life_days)
     return (replace(spec, simulator=simulator, item_field=None),
-            replace(protocol, elapsed_window_minutes=regime.elapsed_window_minutes))
+            replace(protocol, elapsed_window_minutes=regime.elapsed_window_minutes, waiting_hours=list(waiting_hours)))
 
 
 def _seed_value(summary: dict[str, Any] | None) -> float | None:
@@ -171,7 +173,8 @@ def run_sweep(sweep: SweepParams, calibration: Calibration, spec: DatasetSpec, p
     jobs = []
     for point in regime_points(sweep):
         for seed in sweep.seeds:
-            point_spec, point_protocol = regime_settings(point.regime, spec, protocol, sweep.rows, seed)
+            point_spec, point_protocol = regime_settings(point.regime, spec, protocol, sweep.rows, seed,
+                                                         sweep.waiting_hours)
             lines = replace(train_params, seeds=[seed], methods=list(sweep.methods))
             jobs.append(ReplicateJob(point, seed, calibration, point_spec, point_protocol, model, lines))
     results = map_jobs(run_job, jobs, workers, _describe)
