@@ -11,11 +11,21 @@ informative as on Taobao):
 * the share of conversions drawn from the slow delay component (``slow_share``),
 * how informative the pre-conversion signals are (``signal_strength``: 0 uninformative, 1 as on Taobao).
 
+Where does waiting for mature labels stop winning (claim C4)? Where the data drift: two drift
+factors move the simulator's campaigns (field ``C1``, formulas in
+:mod:`recsys_challenges.data.simulate.conversion_stream`), with the waiting-N lines of
+``delayed.sweep.waiting_hours`` among the methods:
+
+* how much a campaign matters (``campaign_effect_scale``: the sd of its logit effect; 0: not at all),
+* how long a campaign lives (``campaign_life_days``).
+
 Every point reuses the simulator of ``delayed.datasets.sim`` (calibrated on the Taobao table, with
 the point's overrides: :func:`recsys_challenges.delayed.build.regime`) and the stream of
 ``delayed-stream`` (:func:`recsys_challenges.delayed.train.run`) with the methods of
 ``delayed.sweep.methods``. Each seed is one replicate: a stream simulated with that seed and a
-model trained with it, so the 95% CIs over seeds cover both the data and the training.
+model trained with it, so the 95% CIs over seeds cover both the data and the training. The
+replicates are the jobs of a pool of ``workers`` processes (:mod:`recsys_challenges.workers`); each
+seeds itself, so the file does not depend on the pool's size.
 
 Output ``reports/metrics/delayed/sweep.json`` (``"layout": "regime_sweep"``; the claim rules read
 only the per-stream files and skip it):

@@ -1,10 +1,18 @@
 """``delayed-stream`` stage: run every method through the streaming protocol, for every seed.
 
-For each seed: pretrain the CVR model and the auxiliary models at ``T0`` (losses logged to CSV/W&B),
-copy the CVR model once per method, then walk the stream: at each step every method trains one
-pass on its own events (weighted by its importance weights, gradients stopped through them) and
-is tested on the next slot with the true labels. All methods and seeds advance together over a
-single read of the conversion table, so memory stays bounded whatever its size.
+Each seed is one job of a pool of ``workers`` processes (:mod:`recsys_challenges.workers`,
+:func:`run_seed`), merged into one file by :func:`merge_seeds`; every job seeds itself, so the file
+does not depend on the pool's size. On a simulator each seed simulates its own stream
+(:func:`replicate_spec`), so the CIs over seeds cover the data as well as the training; on real
+data every seed reads the same table.
+
+For each seed (:func:`run`): pretrain the CVR model and the auxiliary models at ``T0`` (losses
+logged to CSV/W&B), copy the CVR model once per method, then walk the stream: at each step every
+method trains ``stream_passes`` shuffled passes on its own events, weighted by its importance
+weights (gradients stopped through them), and is tested on the next slot with the true labels.
+The learner is the same for every method (``stream_embedding_lr`` on the embedding tables, ``lr``
+on the MLP). All methods and seeds of a run advance together over a single read of the conversion
+table, so memory stays bounded whatever its size.
 
 Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): the loops are
 plain loops under Lightning Fabric (a ``Trainer``'s per-step overhead is larger than these small
