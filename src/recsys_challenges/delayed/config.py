@@ -272,8 +272,7 @@ class SweepParams:
 
     rows: int = 40_000
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "waiting", "esdfm", "esdfm_unit",
-                                                        "esdfm_true", "pcaw", "pcaw_oracle"])
+    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "waiting", "esdfm", "pcaw", "pcaw_oracle"])
     waiting_hours: list[float] = field(default_factory=lambda: [6.0, 24.0])  # the sweep's waiting-N lines
     base: RegimeParams = field(default_factory=RegimeParams)
     factors: SweepFactors = field(default_factory=SweepFactors)
