@@ -383,7 +383,8 @@ def test_c4_counts_only_streams_that_show_freshness(tmp_path):
     counted = {e.dataset for e in result.evidence if not e.quantity.startswith(("freshness: ", "context: "))}
     assert counted == {"fresh"}
     context = {e.quantity for e in result.evidence if e.quantity.startswith("context: ")}
-    assert context == {"context: esdfm - waiting_1h: auc", "context: esdfm - waiting_1h: nll (lower is better: sign flipped)"}
+    assert context == {f"context: {a} - {b}: {m}" for a, b in (("esdfm", "waiting_1h"), ("oracle", "waiting_24h"))
+                       for m in ("auc", "nll (lower is better: sign flipped)")}
 
 
 def test_c4_needs_both_halves_on_one_stream(tmp_path):
