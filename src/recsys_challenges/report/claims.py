@@ -547,9 +547,11 @@ CLAIMS: tuple[ClaimText, ...] = (
         "the weights themselves add). Shown beside them, not counted: ES-DFM, DEFER and DEFUSE minus the best "
         "waiting-N, and the oracle minus waiting_24h and minus esdfm_true (ES-DFM with the simulator's true "
         "weights: the cost of its noisy labels). Reproduced: every gap has a CI above 0 on enough real streams "
-        "and on a simulated one; partly: pcaw beats both vanilla and the best waiting-N on at least one stream; else not; untestable "
-        "when no stream shows freshness.",
-        ("figures/delayed/c4_methods.png", "figures/delayed/c4_stream.png", "figures/delayed/waiting_tradeoff.png"),
+        "and on a simulated one; partly: pcaw beats both vanilla and the best waiting-N on at least one stream; "
+        "else not; untestable when no stream shows freshness. Context, not counted: the drift sweep "
+        "(c4_drift_sweep.png) draws where waiting stops winning as campaigns matter more and live shorter.",
+        ("figures/delayed/c4_methods.png", "figures/delayed/c4_stream.png", "figures/delayed/waiting_tradeoff.png",
+         "figures/delayed/c4_drift_sweep.png"),
     ),
     ClaimText(
         "C5", "delayed", "pre-conversion signals improve the weights",
