@@ -65,6 +65,12 @@ CAPTIONS: dict[str, str] = {
         "flip), paired by seed with 95% CIs; bars: the share of fake negatives among observed negatives, the "
         "room any signal-aware weight has."
     ),
+    "figures/delayed/c4_drift_sweep.png": (
+        "C4 by drift (stage delayed_sweep): simulated streams at the sweep's base regime with campaigns that "
+        "matter more (the sd of a campaign's logit effect) or live shorter. Lines: AUC minus ES-DFM of the "
+        "oracle, the signal-aware weights, vanilla and each waiting-N, paired by seed with 95% CIs: where the "
+        "waiting lines fall below 0, waiting for mature labels stops winning."
+    ),
     "figures/delayed/waiting_tradeoff.png": (
         "The waiting-N trade-off: waiting longer gives more correct labels but staler data; the reference lines "
         "are the oracle, ES-DFM and the signal-aware weights."
