@@ -9,10 +9,11 @@ when set; no stage is restored from a run cache), and prints
 
 * claim by claim: the committed verdict (``reports/claims.json`` of this workspace), the
   reproduced one, and whether they agree;
-* metrics file by metrics file (``reports/metrics/**.json``): how many
-  numbers it holds, the largest absolute difference between committed and reproduced, where it
-  is, and whether it is within :data:`TOLERANCE` (wall times, throughputs, memory peaks and
-  machine facts are left out: they measure the machine, not the method).
+* metrics file by metrics file (``reports/metrics/**.json`` and the headline numbers derived from
+  them, ``reports/headline/*.json``): how many numbers it holds, the largest absolute difference
+  between committed and reproduced, where it is, and whether it is within :data:`TOLERANCE` (wall
+  times, throughputs, memory peaks and machine facts are left out: they measure the machine, not
+  the method; the benchmarks of ``reports/bench/`` run under ``make bench``, not here).
 
 Exit status 1 when a verdict disagrees (or a claim or metrics file is missing on one side);
 ``--strict`` also fails on a metric beyond the tolerance. ``--technique`` reruns one technique's
@@ -47,8 +48,9 @@ from recsys_challenges.workers import available_cores
 
 TECHNIQUES = ("directed", "delayed", "uncertainty")
 CLAIMS_FILE = Path("reports/claims.json")
+# the headline files are compared too: a rerun that changed no payload must rewrite them identically;
 # the benchmarks (reports/bench/) measure the machine and run under `make bench`, not `dvc repro`
-METRICS_GLOBS = ("reports/metrics/**/*.json",)
+METRICS_GLOBS = ("reports/metrics/**/*.json", "reports/headline/*.json")
 PROFILE_FILE = Path("reports/bench/stage_times.json")
 
 # With the pins of recsys_challenges.determinism every metric is bit for bit equal on one machine and

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys_challenges.data.simulate.conversion_stream import Calibration, ConversionSimulator
+from recsys_challenges.data.simulate.conversion_stream import Calibration, ConversionSimulator, Drift
 from recsys_challenges.delayed.build import write_simulation
 
 HOUR = 3600
@@ -31,10 +31,11 @@ def taobao_like_calibration() -> Calibration:
 
 
 def small_simulator(rows: int = 20_000, days: float = 5.0, chunk_rows: int = 5_000, seed: int = 0,
-                    strengths: tuple[float, ...] = (1.0, 0.0, 4.0), campaign_life_days: float = 3.0) -> ConversionSimulator:
+                    strengths: tuple[float, ...] = (1.0, 0.0, 4.0), campaign_life_days: float = 3.0,
+                    drift: Drift = Drift()) -> ConversionSimulator:
     return ConversionSimulator(taobao_like_calibration(), rows=rows, days=days, seed=seed, chunk_rows=chunk_rows,
                                campaigns_per_day=20.0, campaign_life_days=campaign_life_days, effect_scale=0.6,
-                               delay_feature_effect=0.8, strengths=list(strengths))
+                               delay_feature_effect=0.8, strengths=list(strengths), drift=drift)
 
 
 @pytest.fixture(scope="session")

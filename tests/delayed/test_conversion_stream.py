@@ -3,6 +3,8 @@ thinning gives the signals of each strength, and the data does not depend on the
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,6 +114,10 @@ def test_simulator_params_are_checked():
         SimulatorParams(signal_strength=1.0, sweep_strengths=[1.0])
     with pytest.raises(ConfigError, match="live"):
         SimulatorParams(campaigns_per_day=0.1, campaign_life_days=1.0)
+    with pytest.raises(ConfigError, match="static_memory_days"):
+        SimulatorParams(static_memory_days=0.0)
+    with pytest.raises(ConfigError, match="campaign_trend_per_day"):
+        SimulatorParams(campaign_trend_per_day=-1.0)
 
 
 def test_true_delayed_positive_by_hand():
@@ -142,3 +148,55 @@ def test_regime_overrides_the_fitted_rates():
     assert regime(fitted, SimulatorParams()) == fitted
     with pytest.raises(ConfigError, match="conversion_rate"):
         SimulatorParams(conversion_rate=0.9)
+
+
+def _digest(simulator: cs.ConversionSimulator) -> str:
+    digest = hashlib.sha256()
+    for clicks, signals in simulator.chunks():
+        for frame in (clicks, signals):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_default_drift_reproduces_the_generator_without_drift():
+    # digest of small_simulator(rows=10_000, days=3.0, chunk_rows=4_000) written by the generator before
+    # the Drift parameters existed (commit f77dc58): their defaults change nothing
+    simulator = small_simulator(rows=10_000, days=3.0, chunk_rows=4_000)
+    assert simulator.world.bias == pytest.approx(-5.763290054176734, abs=1e-12)
+    assert _digest(simulator) == "237983ecae869d8dc1cc72af330a0deaafbb261421c94b27ff670f3ca270b71a"
+    explicit = small_simulator(rows=10_000, days=3.0, chunk_rows=4_000, drift=cs.Drift(campaign_effect_scale=0.6))
+    assert _digest(explicit) == _digest(simulator)
+
+
+def test_static_paths_by_hand():
+    # tau = 1 h: rho = e^-1; with scale 0 the walk is beta(h) = rho^h beta(0)
+    paths = cs.static_paths([np.array([1.0, -2.0])], 2, 1 / 24, 0.0, np.random.default_rng(0))
+    assert paths[0] == pytest.approx(np.array([[1.0, -2.0], [np.exp(-1), -2 * np.exp(-1)], [np.exp(-2), -2 * np.exp(-2)]]))
+    # one step with noise: rho beta + sqrt(1 - rho^2) scale eps, eps the generator's first normals
+    eps = np.random.default_rng(3).standard_normal((1, 2))
+    step = cs.static_paths([np.array([1.0, -2.0])], 1, 1 / 24, 0.5, np.random.default_rng(3))[0][1]
+    assert step == pytest.approx(np.exp(-1) * np.array([1.0, -2.0]) + np.sqrt(1 - np.exp(-2)) * 0.5 * eps[0])
+    # stationary: started from N(0, scale^2), the spread stays scale
+    long = cs.static_paths([np.random.default_rng(1).normal(0, 0.6, 20_000)], 48, 0.5, 0.6, np.random.default_rng(2))[0]
+    assert long[-1].std() == pytest.approx(0.6, rel=0.03)
+    assert np.corrcoef(long[0], long[-1])[0, 1] == pytest.approx(np.exp(-2 / 0.5), abs=0.03)
+
+
+def test_campaign_effect_moves_with_its_age():
+    simulator = small_simulator(rows=10_000, days=3.0, drift=cs.Drift(campaign_effect_scale=1.5, campaign_trend_per_day=2.0))
+    world = simulator.world
+    categorical = np.array([[7, 0, 0, 0, 0, 0, 0, 0, 0]] * 2)
+    numeric = np.ones((2, 8), dtype=np.float32)
+    ts = world.campaign_start_s[7] + np.array([0.0, 12 * 3600.0])
+    logit = simulator._logit_without_bias(ts, categorical, numeric)
+    assert logit[1] - logit[0] == pytest.approx(world.campaign_trend[7] * 12 * 3600)  # g_k per day x half a day
+    # a_k ~ N(0, 1.5), g_k ~ N(0, 2) per day; static fields keep their N(0, 0.6)
+    assert world.effects[0].std() == pytest.approx(1.5, rel=0.25)
+    assert (world.campaign_trend * cs.DAY).std() == pytest.approx(2.0, rel=0.25)
+    assert world.effects[1].std() == pytest.approx(0.6, rel=0.1)
+
+
+def test_drift_keeps_the_calibrated_rate():
+    drifting = small_simulator(rows=20_000, days=4.0, drift=cs.Drift(1.5, 1.0, 2.0))
+    clicks = pd.concat([c for c, _ in drifting.chunks()])
+    assert clicks["true_probability"].mean() == pytest.approx(0.02, rel=0.05)  # b0 solved over the whole stream

@@ -28,7 +28,7 @@ from tests.delayed.conftest import HOUR, taobao_like_calibration
 
 PNG = b"\x89PNG\r\n\x1a\n"
 BASE = {"conversion_rate": 0.1, "elapsed_window_minutes": 15.0, "slow_share": 0.5, "signal_strength": 1.0,
-        "slow_mean_hours": 8.0}
+        "campaign_effect_scale": 0.6, "campaign_life_days": 3.0, "slow_mean_hours": 8.0}
 
 
 def test_sweep_params_reject_unknown_keys_and_a_base_outside_its_factor():
@@ -45,33 +45,41 @@ def test_sweep_params_reject_unknown_keys_and_a_base_outside_its_factor():
     with pytest.raises(ConfigError, match=r"slow_share must be in \[0, 1\]"):
         from_mapping(SweepParams, good | {"factors": {"slow_share": [0.5, 1.5]}}, "delayed.sweep")
     with pytest.raises(ConfigError, match="must include oracle"):
-        from_mapping(SweepParams, good | {"methods": ["vanilla", "esdfm", "pcaw", "pcaw_oracle"]}, "delayed.sweep")
+        from_mapping(SweepParams, good | {"methods": ["vanilla", "esdfm", "pcaw", "pcaw_oracle", "waiting"]}, "delayed.sweep")
+    with pytest.raises(ConfigError, match="campaign_life_days must be > 0"):
+        from_mapping(SweepParams, good | {"factors": {"campaign_life_days": [0.0, 3.0]}}, "delayed.sweep")
 
 
 def test_regime_builder_sets_the_fields_each_point_asks_for():
     params = SweepParams(rows=12_000, seeds=[3], base=RegimeParams(**BASE),
                          factors=SweepFactors(conversion_rate=[0.02, 0.1], elapsed_window_minutes=[15.0, 60.0],
-                                              slow_share=[0.5], signal_strength=[1.0, 8.0]))
+                                              slow_share=[0.5], signal_strength=[1.0, 8.0],
+                                              campaign_effect_scale=[0.6], campaign_life_days=[1.0, 3.0]))
     points = {p.name: p.regime for p in sweep.regime_points(params)}
-    # the base once, then each factor's other values: 1 + 1 + 1 + 0 + 1 points
-    assert list(points) == ["base", "conversion_rate=0.02", "elapsed_window_minutes=60", "signal_strength=8"]
+    # the base once, then each factor's other values: 1 + 1 + 1 + 0 + 1 + 0 + 1 points
+    assert list(points) == ["base", "conversion_rate=0.02", "elapsed_window_minutes=60", "signal_strength=8",
+                            "campaign_life_days=1"]
     assert sweep.factor_points(params)["elapsed_window_minutes"] == {"values": [15.0, 60.0],
                                                                      "points": ["base", "elapsed_window_minutes=60"]}
     spec = DatasetSpec("simulator", "calibration/table", batch_size=64, item_field="C1",
                        simulator=SimulatorParams(rows=200_000, seed=0, sweep_strengths=[0.0, 8.0]))
     protocol = ProtocolParams(elapsed_window_minutes=15.0)
 
-    window_spec, window_protocol = sweep.regime_settings(points["elapsed_window_minutes=60"], spec, protocol, 12_000, 3)
+    window_spec, window_protocol = sweep.regime_settings(points["elapsed_window_minutes=60"], spec, protocol, 12_000, 3,
+                                                         [6.0, 24.0])
     assert window_protocol.elapsed_window_minutes == 60.0 and window_protocol.elapsed_window_s == 3600
+    assert window_protocol.waiting_hours == [6.0, 24.0]
     simulator = window_spec.simulator
     assert (simulator.rows, simulator.seed, simulator.conversion_rate, simulator.slow_share, simulator.slow_mean_hours,
             simulator.signal_strength, simulator.sweep_strengths) == (12_000, 3, 0.1, 0.5, 8.0, 1.0, [])
     assert window_spec.item_field is None and window_spec.batch_size == 64 and window_spec.input == "calibration/table"
 
-    rate_spec, rate_protocol = sweep.regime_settings(points["conversion_rate=0.02"], spec, protocol, 12_000, 3)
+    rate_spec, rate_protocol = sweep.regime_settings(points["conversion_rate=0.02"], spec, protocol, 12_000, 3, [24.0])
     assert rate_spec.simulator.conversion_rate == 0.02 and rate_protocol.elapsed_window_minutes == 15.0
-    strong_spec, _ = sweep.regime_settings(points["signal_strength=8"], spec, protocol, 12_000, 3)
+    strong_spec, _ = sweep.regime_settings(points["signal_strength=8"], spec, protocol, 12_000, 3, [24.0])
     assert strong_spec.simulator.all_strengths == [8.0]
+    short_spec, _ = sweep.regime_settings(points["campaign_life_days=1"], spec, protocol, 12_000, 3, [24.0])
+    assert (short_spec.simulator.campaign_life_days, short_spec.simulator.campaign_effect_scale) == (1.0, 0.6)
     # the simulator's calibration: fast weight 1 - 0.5, slow mean 8 h, conversion rate 2%
     calibration = build.regime(taobao_like_calibration(), rate_spec.simulator)
     assert (calibration.conversion_rate, calibration.fast_weight, calibration.slow_mean_s) == (0.02, 0.5, 8 * HOUR)
@@ -82,14 +90,16 @@ def test_regime_builder_sets_the_fields_each_point_asks_for():
 def tiny_sweep(tmp_path_factory):
     """Two points (base, conversion rate 20%) x 2 seeds of 1e4 clicks over 3 days, a 6-slot stream."""
     torch.set_num_threads(1)
-    params = SweepParams(rows=10_000, seeds=[0, 1], methods=["oracle", "vanilla", "esdfm", "pcaw", "pcaw_oracle"],
-                         base=RegimeParams(**BASE),
+    params = SweepParams(rows=10_000, seeds=[0, 1], methods=["oracle", "vanilla", "waiting", "esdfm", "pcaw", "pcaw_oracle"],
+                         base=RegimeParams(**BASE), waiting_hours=[2.0],
                          factors=SweepFactors(conversion_rate=[0.1, 0.2], elapsed_window_minutes=[15.0],
-                                              slow_share=[0.5], signal_strength=[1.0]))
+                                              slow_share=[0.5], signal_strength=[1.0], campaign_effect_scale=[0.6],
+                                              campaign_life_days=[3.0]))
     spec = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=10_000, days=3.0))
     protocol = ProtocolParams(stream_start_hours=30.0, stream_hours=7.0, waiting_hours=[1.0])
     model = ModelParams(hash_bits=8, hidden=[8], aux_hidden=[4])
-    payload = sweep.run_sweep(params, taobao_like_calibration(), spec, protocol, model, TrainParams(aux_epochs=2))
+    payload = sweep.run_sweep(params, taobao_like_calibration(), spec, protocol, model, TrainParams(aux_epochs=2),
+                              workers=2)
     path = tmp_path_factory.mktemp("sweep") / "sweep.json"
     path.write_text(json.dumps(payload))
     return path
@@ -100,7 +110,7 @@ def test_tiny_sweep_writes_the_schema_the_figure_reads(tiny_sweep):
     assert payload["layout"] == "regime_sweep" and payload["seeds"] == [0, 1] and payload["reference"] == "esdfm"
     assert set(payload["points"]) == {"base", "conversion_rate=0.2"}
     assert payload["factors"]["conversion_rate"] == {"values": [0.1, 0.2], "points": ["base", "conversion_rate=0.2"]}
-    assert payload["methods"] == ["oracle", "vanilla", "esdfm", "pcaw", "pcaw_oracle"]
+    assert payload["methods"] == ["oracle", "vanilla", "waiting_2h", "esdfm", "pcaw", "pcaw_oracle"]
     for point in payload["points"].values():
         assert 0 <= point["fake_negative_share"]["mean"] < 1 and len(point["fake_negative_share"]["values"]) == 2
         ceiling = point["paired"]["esdfm"]["pcaw_oracle"]["auc"]
@@ -115,7 +125,8 @@ def test_tiny_sweep_writes_the_schema_the_figure_reads(tiny_sweep):
     assert rates[1] > 1.5 * rates[0]
     setup()
     figure = figures.sweep_figure(payload)
-    assert len(figure.axes) == 2 * 4  # one panel per factor, each with its fake-negative axis behind
+    assert len(figure.axes) == 2 * 4  # one panel per C5 factor, each with its fake-negative axis behind
+    assert len(figures.drift_figure(payload).axes) == 2  # one panel per drift factor
 
 
 def _stats(mean: float, half: float) -> dict:

@@ -116,3 +116,44 @@ def test_item_age_is_the_time_since_the_items_first_click(sim_table):
     assert train.item_first_seen(sim_table, meta, None) is None
     with pytest.raises(ConfigError, match="item_field"):
         train.item_first_seen(sim_table, meta, "no_such_field")
+
+
+def test_one_seed_runs_merged_equal_the_joint_run(sim_table, payload):
+    # every seed seeds itself, so the jobs of workers.py (one per seed) give the joint run's file
+    merged = train.merge_seeds([train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, replace(TRAIN, seeds=[seed]), None)
+                                for seed in TRAIN.seeds], own_streams=False)
+    for key in ("seeds", "summary", "paired", "signal_sweep", "young_items", "auxiliary", "stream", "protocol"):
+        assert merged[key] == payload[key], key
+
+
+def test_merge_pools_the_seeds_and_sums_their_streams():
+    def one(seed: int, auc: float, rows: list[int]) -> dict:
+        stat = {"mean": auc, "std": 0.0, "n": 1, "ci95": None, "values": [auc]}
+        return {"seeds": [seed], "summary": {"oracle": {"auc": stat, "ri_auc": None}}, "paired": {},
+                "protocol": {"pretrain_clicks": 10, "pretrain_conversions": 1, "test_clicks": sum(rows),
+                             "test_conversion_rate": 0.1 * (seed + 1), "test_true_mean_probability": None,
+                             "fake_negative_share": 0.0},
+                "stream": {"rows": rows, "positives": [1, 1], "per_slot": {"oracle": {"auc": [[auc, auc]]}}},
+                "auxiliary": {"fsiw": {str(seed): {"best_epoch": seed}}}}
+
+    merged = train.merge_seeds([one(0, 0.7, [5, 6]), one(1, 0.8, [7, 8])], own_streams=True)
+    assert merged["seeds"] == [0, 1]
+    assert merged["summary"]["oracle"]["auc"]["mean"] == pytest.approx(0.75)
+    assert merged["summary"]["oracle"]["auc"]["values"] == [0.7, 0.8] and merged["summary"]["oracle"]["ri_auc"] is None
+    # t_{0.975, 1} = 12.706; sd of (0.7, 0.8) = 0.0707; half width 12.706 * 0.0707 / sqrt(2) = 0.6353
+    assert merged["summary"]["oracle"]["auc"]["ci95"] == pytest.approx([0.75 - 0.6353, 0.75 + 0.6353], abs=1e-4)
+    assert merged["stream"]["rows"] == [12, 14] and merged["stream"]["per_slot"]["oracle"]["auc"] == [[0.7, 0.7], [0.8, 0.8]]
+    assert merged["protocol"]["test_clicks"] == 26 and merged["protocol"]["test_conversion_rate"] == pytest.approx(0.15)
+    assert merged["auxiliary"] == {"fsiw": {"0": {"best_epoch": 0}, "1": {"best_epoch": 1}}}
+
+
+def test_replicates_simulate_their_own_streams():
+    assert train.replicate_spec(SPEC, 0) == SPEC
+    assert train.replicate_spec(SPEC, 3).simulator.seed == SPEC.simulator.seed + 3 * train.REPLICATE_STRIDE
+
+
+def test_more_passes_change_the_learner_and_stay_reproducible(sim_table, payload):
+    lines = replace(TRAIN, seeds=[0], methods=["oracle", "vanilla"], stream_passes=2, stream_embedding_lr=0.01)
+    twice = train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None)
+    assert twice["summary"] == train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None)["summary"]
+    assert twice["summary"]["oracle"]["auc"]["mean"] != payload["summary"]["oracle"]["auc"]["values"][0]

@@ -156,7 +156,7 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
     meta = conversions.read_meta(folder)
     timeline = stream.make_timeline(meta, protocol)
     view = train.signal_view(meta)
-    context = train.Context(model, train_params, protocol, timeline, train.Features(model.hash_bits),
+    context = train.Context(model, replace(train_params, stream_passes=1), protocol, timeline, train.Features(model.hash_bits),
                             len(meta["signal_kinds"]), batch_size, view, train.one_process())
     line = stream.Line(partial(stream.elapsed_window, elapsed_s=protocol.elapsed_window_s), view(meta["signal_strengths"][0]))
     steps = stream.protocol(folder, timeline, {"events": line}, context.kinds)

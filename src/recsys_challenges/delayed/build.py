@@ -23,7 +23,13 @@ from typing import Any
 
 from recsys_challenges.config import load_section
 from recsys_challenges.data.formats import load_table as load_prepared
-from recsys_challenges.data.simulate.conversion_stream import Calibration, ConversionSimulator, calibrate, keep_signals
+from recsys_challenges.data.simulate.conversion_stream import (
+    Calibration,
+    ConversionSimulator,
+    Drift,
+    calibrate,
+    keep_signals,
+)
 from recsys_challenges.delayed import conversions
 from recsys_challenges.delayed.config import ConversionParams, DatasetSpec, SimulatorParams
 from recsys_challenges.errors import DataError
@@ -87,6 +93,7 @@ def simulator_for(calibration: Calibration, params: SimulatorParams, rows: int |
         campaigns_per_day=params.campaigns_per_day, campaign_life_days=params.campaign_life_days,
         effect_scale=params.effect_scale, delay_feature_effect=params.delay_feature_effect,
         strengths=params.all_strengths,
+        drift=Drift(params.campaign_effect_scale, params.campaign_trend_per_day, params.static_memory_days),
     )
 
 

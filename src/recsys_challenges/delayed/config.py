@@ -50,6 +50,10 @@ class SimulatorParams:
     campaigns_per_day: float = 20.0  # drift: new campaigns (field C1) start at this rate ...
     campaign_life_days: float = 3.0  # ... and stop after this long
     effect_scale: float = 0.6  # standard deviation of each categorical value's effect on the logit
+    # concept drift (formulas: data/simulate/conversion_stream.py; the defaults: none, as before)
+    campaign_effect_scale: float | None = None  # sd of a campaign's effect; None: effect_scale
+    campaign_trend_per_day: float = 0.0  # sd of each campaign's own trend (logit per day of its age)
+    static_memory_days: float | None = None  # the static effects' random walk forgets in tau days; None: constant
     delay_feature_effect: float = 0.8  # how strongly a numeric feature shifts the fast/slow delay mix
     conversion_rate: float | None = None  # None: fitted; else the conversion rate within the window
     slow_share: float | None = None  # None: fitted; else the weight of the slow delay component
@@ -70,6 +74,10 @@ class SimulatorParams:
         require(self.campaigns_per_day * self.campaign_life_days >= 1,
                 "campaigns_per_day * campaign_life_days must be >= 1 (a campaign must be live at every time)")
         require(self.effect_scale >= 0, "effect_scale must be >= 0")
+        require(self.campaign_effect_scale is None or self.campaign_effect_scale >= 0,
+                "campaign_effect_scale must be >= 0")
+        require(self.campaign_trend_per_day >= 0, "campaign_trend_per_day must be >= 0")
+        require(self.static_memory_days is None or self.static_memory_days > 0, "static_memory_days must be > 0")
 
     @property
     def all_strengths(self) -> list[float]:
@@ -167,6 +175,9 @@ class TrainParams:
     aux_patience: int = 1  # epochs without a better hold-out loss before stopping
     aux_draws: int = 2  # observation times drawn per pretraining click for the FSIW/PCAW auxiliary data
     max_weight: float = 10.0  # cap on importance weights whose formula divides by an estimated probability
+    # the stream learner, the same for every method (chosen on the pre-test period, README T2)
+    stream_passes: int = 1  # shuffled passes over a slot's events at each step
+    stream_embedding_lr: float | None = None  # LazyAdam's rate on the embedding tables in the stream; None: lr
 
     def __post_init__(self) -> None:
         require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds must be distinct")
@@ -179,6 +190,8 @@ class TrainParams:
         require(0 < self.aux_holdout < 1, f"aux_holdout must be in (0, 1), got {self.aux_holdout}")
         require(self.aux_patience >= 1, "aux_patience must be >= 1")
         require(self.max_weight > 1, "max_weight must be > 1")
+        require(self.stream_passes >= 1, f"stream_passes must be >= 1, got {self.stream_passes}")
+        require(self.stream_embedding_lr is None or self.stream_embedding_lr > 0, "stream_embedding_lr must be > 0")
 
 
 @dataclass(frozen=True)
@@ -203,12 +216,16 @@ class RegimeParams:
     (as ``SimulatorParams``' overrides do), ``signal_strength`` is the simulator's, and
     ``elapsed_window_minutes`` is ES-DFM's elapsed window c (Yang et al., AAAI 2021): an unconverted
     click is ingested as a negative c after it, and a conversion later than c is a fake negative.
+    ``campaign_effect_scale`` and ``campaign_life_days`` set the simulator's drift (its other drift
+    parameters are those of ``delayed.datasets.sim``).
     """
 
     conversion_rate: float = 0.10
     elapsed_window_minutes: float = 15.0
     slow_share: float = 0.5
     signal_strength: float = 1.0
+    campaign_effect_scale: float = 0.6  # sd of a campaign's effect (the static fields': the dataset's effect_scale)
+    campaign_life_days: float = 3.0
     slow_mean_hours: float = 8.0  # the slow delay component's mean (not swept)
 
     def __post_init__(self) -> None:
@@ -217,6 +234,8 @@ class RegimeParams:
         require(0 <= self.slow_share <= 1, f"slow_share must be in [0, 1], got {self.slow_share}")
         require(self.signal_strength >= 0, f"signal_strength must be >= 0, got {self.signal_strength}")
         require(self.slow_mean_hours > 0, f"slow_mean_hours must be > 0, got {self.slow_mean_hours}")
+        require(self.campaign_effect_scale >= 0, f"campaign_effect_scale must be >= 0, got {self.campaign_effect_scale}")
+        require(self.campaign_life_days > 0, f"campaign_life_days must be > 0, got {self.campaign_life_days}")
 
 
 @dataclass(frozen=True)
@@ -227,6 +246,8 @@ class SweepFactors:
     elapsed_window_minutes: list[float] = field(default_factory=lambda: [5.0, 15.0, 60.0])
     slow_share: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])
     signal_strength: list[float] = field(default_factory=lambda: [0.0, 1.0, 8.0])
+    campaign_effect_scale: list[float] = field(default_factory=lambda: [0.0, 0.6, 1.5])  # drift (C4)
+    campaign_life_days: list[float] = field(default_factory=lambda: [1.0, 3.0, 9.0])
 
     def values(self) -> dict[str, list[float]]:
         """Factor name (a field of :class:`RegimeParams`) -> its values, in params order."""
@@ -235,7 +256,7 @@ class SweepFactors:
 
 SWEEP_REFERENCE = "esdfm"  # every gain of the sweep is paired against ES-DFM
 SWEEP_BASE = "base"  # the name of the sweep's centre point
-SWEEP_REQUIRED = ("oracle", "vanilla", SWEEP_REFERENCE, "pcaw", "pcaw_oracle")
+SWEEP_REQUIRED = ("oracle", "vanilla", SWEEP_REFERENCE, "pcaw", "pcaw_oracle", "waiting")
 
 
 @dataclass(frozen=True)
@@ -251,8 +272,8 @@ class SweepParams:
 
     rows: int = 40_000
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "esdfm", "esdfm_unit", "esdfm_true",
-                                                        "pcaw", "pcaw_oracle"])
+    methods: list[str] = field(default_factory=lambda: ["oracle", "vanilla", "waiting", "esdfm", "pcaw", "pcaw_oracle"])
+    waiting_hours: list[float] = field(default_factory=lambda: [6.0, 24.0])  # the sweep's waiting-N lines
     base: RegimeParams = field(default_factory=RegimeParams)
     factors: SweepFactors = field(default_factory=SweepFactors)
 
@@ -263,7 +284,7 @@ class SweepParams:
         require(not unknown, f"unknown methods {unknown} (known: {', '.join(METHODS)})")
         missing = [m for m in SWEEP_REQUIRED if m not in self.methods]
         require(not missing, f"methods must include {', '.join(SWEEP_REQUIRED)} (missing {', '.join(missing)})")
-        require("waiting" not in self.methods, "waiting is not a sweep method (it expands to several lines)")
+        require(len(self.waiting_hours) >= 1 and all(h > 0 for h in self.waiting_hours), "waiting_hours must be > 0")
         for name, values in self.factors.values().items():
             require(len(values) >= 1 and len(set(values)) == len(values), f"factors.{name} must be distinct values")
             require(getattr(self.base, name) in values,

@@ -281,6 +281,55 @@ def sweep_figure(sweep: dict[str, Any]):
     return figure
 
 
+DRIFT_FIGURE = "c4_drift_sweep.png"
+DRIFT_FACTORS = {  # factor -> (panel title, tick label of a value)
+    "campaign_effect_scale": ("campaign effect scale (sd of its logit effect)", lambda v: f"{v:g}"),
+    "campaign_life_days": ("campaign life", lambda v: f"{v:g} d"),
+}
+DRIFT_LINES = (("oracle", "oracle (true labels at once)", "#2ca02c", "s"),
+               ("pcaw", "signal-aware weights (pcaw)", "#1f77b4", "o"),
+               ("vanilla", "vanilla (current labels)", "#7f7f7f", "v"))
+
+
+def drift_figure(sweep: dict[str, Any]):
+    """One panel per drift factor: AUC minus ES-DFM (paired by seed) of the oracle, pcaw, vanilla and
+    every waiting-N line at each value, so the panel shows where waiting stops winning."""
+    import matplotlib.pyplot as plt
+
+    factors = [f for f in DRIFT_FACTORS if f in sweep["factors"]]
+    waiting = [m for m in sweep["methods"] if m.startswith("waiting_")]
+    colours = plt.get_cmap("autumn")(np.linspace(0.0, 0.6, max(len(waiting), 1)))
+    lines = [*DRIFT_LINES, *((m, m.replace("_", " "), colours[i], "^") for i, m in enumerate(waiting))]
+    figure, axes = plt.subplots(1, len(factors), figsize=(5.6 * len(factors), 4.6), squeeze=False, sharey=True)
+    for ax, factor in zip(axes[0], factors, strict=True):
+        heading, tick = DRIFT_FACTORS[factor]
+        order = np.argsort(sweep["factors"][factor]["values"], kind="stable")
+        values = [sweep["factors"][factor]["values"][i] for i in order]
+        names = [sweep["factors"][factor]["points"][i] for i in order]
+        points = [sweep["points"][name] for name in names]
+        x = np.arange(len(values))
+        offsets = np.linspace(-0.15, 0.15, len(lines))
+        for offset, (method, label, colour, marker) in zip(offsets, lines, strict=True):
+            stats = [_interval(p["paired"][sweep["reference"]][method]["auc"]) for p in points]
+            ax.errorbar(x + offset, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                        fmt=f"-{marker}", color=colour, capsize=3, linewidth=1.6, markersize=5, label=label)
+        ax.axhline(0, color="#d62728", linewidth=1.0, label="ES-DFM")
+        base = names.index(SWEEP_BASE)
+        ax.axvspan(base - 0.45, base + 0.45, color="#e0e0e0", alpha=0.6, zorder=0)
+        ax.set_xticks(x, [tick(v) + ("\n(base)" if i == base else "") for i, v in enumerate(values)])
+        ax.set_title(heading)
+    axes[0][0].set_ylabel("AUC minus ES-DFM (paired by seed)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.12), frameon=False)
+    base = sweep["base"]
+    figure.suptitle(
+        f"C4 by drift: where waiting for mature labels stops winning (mean, 95% CI over {len(sweep['seeds'])} seeds, "
+        f"{sweep['rows']:,} simulated clicks each)\nbase: conversion {base['conversion_rate']:.0%}, campaign effect "
+        f"scale {base['campaign_effect_scale']:g}, campaign life {base['campaign_life_days']:g} d", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
 def load_sweep(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(f"{path}: sweep metrics not found (run `dvc repro delayed_sweep`)")
@@ -320,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_dir(args.out) as tmp:
         for name, draw in FIGURES.items():
             save_png(draw(payloads), tmp / name)
-        save_png(sweep_figure(load_sweep(args.metrics / "sweep.json")), tmp / SWEEP_FIGURE)
-    print(f"wrote {', '.join([*FIGURES, SWEEP_FIGURE])} to {args.out}")
+        sweep = load_sweep(args.metrics / "sweep.json")
+        save_png(sweep_figure(sweep), tmp / SWEEP_FIGURE)
+        save_png(drift_figure(sweep), tmp / DRIFT_FIGURE)
+    print(f"wrote {', '.join([*FIGURES, SWEEP_FIGURE, DRIFT_FIGURE])} to {args.out}")
     return 0

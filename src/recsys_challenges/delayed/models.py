@@ -112,11 +112,13 @@ class LazyAdam(torch.optim.Optimizer):
                 param.index_add_(0, rows, m.div_(v.sqrt_().add_(group["eps"])), alpha=-size)
 
 
-def optimizers(net: HashedMLP, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
-    """:class:`LazyAdam` on the embedding rows a batch touches, ``Adam`` (with L2) on the MLP.
+def optimizers(net: HashedMLP, lr: float, weight_decay: float, embedding_lr: float | None = None
+               ) -> list[torch.optim.Optimizer]:
+    """:class:`LazyAdam` on the embedding rows a batch touches (rate ``embedding_lr``, default ``lr``),
+    ``Adam`` (with L2) on the MLP.
 
     A dense Adam step would update every bucket of every field at each minibatch, which costs
     more than the forward and backward passes of the small batches the stream trains on.
     """
-    return [LazyAdam(list(net.embedding.parameters()), lr=lr),
+    return [LazyAdam(list(net.embedding.parameters()), lr=lr if embedding_lr is None else embedding_lr),
             torch.optim.Adam(net.mlp.parameters(), lr=lr, weight_decay=weight_decay)]

@@ -11,11 +11,21 @@ informative as on Taobao):
 * the share of conversions drawn from the slow delay component (``slow_share``),
 * how informative the pre-conversion signals are (``signal_strength``: 0 uninformative, 1 as on Taobao).
 
+Where does waiting for mature labels stop winning (claim C4)? Where the data drift: two drift
+factors move the simulator's campaigns (field ``C1``, formulas in
+:mod:`recsys_challenges.data.simulate.conversion_stream`), with the waiting-N lines of
+``delayed.sweep.waiting_hours`` among the methods:
+
+* how much a campaign matters (``campaign_effect_scale``: the sd of its logit effect; 0: not at all),
+* how long a campaign lives (``campaign_life_days``).
+
 Every point reuses the simulator of ``delayed.datasets.sim`` (calibrated on the Taobao table, with
 the point's overrides: :func:`recsys_challenges.delayed.build.regime`) and the stream of
 ``delayed-stream`` (:func:`recsys_challenges.delayed.train.run`) with the methods of
 ``delayed.sweep.methods``. Each seed is one replicate: a stream simulated with that seed and a
-model trained with it, so the 95% CIs over seeds cover both the data and the training.
+model trained with it, so the 95% CIs over seeds cover both the data and the training. The
+replicates are the jobs of a pool of ``workers`` processes (:mod:`recsys_challenges.workers`); each
+seeds itself, so the file does not depend on the pool's size.
 
 Output ``reports/metrics/delayed/sweep.json`` (``"layout": "regime_sweep"``; the claim rules read
 only the per-stream files and skip it):
@@ -26,14 +36,13 @@ only the per-stream files and skip it):
   ``test_conversion_rate`` (``mean_ci`` over seeds), ``summary[method][metric]`` and
   ``paired["esdfm"][method][metric]`` (method minus ES-DFM, paired by seed; ``pcaw_oracle`` minus
   ES-DFM is the ceiling of any signal-aware weight) with metrics AUC, PR-AUC, NLL, mean prediction
-  and calibration bias, and ``wall_s``;
+  and calibration bias;
 * ``wall_s``: the stage's wall time.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -56,8 +65,9 @@ from recsys_challenges.delayed.config import (
     TrainParams,
 )
 from recsys_challenges.errors import ConfigError
-from recsys_challenges.io import progress, write_json
+from recsys_challenges.io import write_json
 from recsys_challenges.stats import mean_ci
+from recsys_challenges.workers import load_workers, map_jobs
 
 SWEEP_FILE = train.METRICS_ROOT / "sweep.json"
 SWEEP_DATASET = "sim"  # its simulator, calibration input and batch size are the sweep's (dvc.yaml deps too)
@@ -94,29 +104,21 @@ def factor_points(sweep: SweepParams) -> dict[str, dict[str, list]]:
 
 
 def regime_settings(regime: RegimeParams, spec: DatasetSpec, protocol: ProtocolParams, rows: int,
-                    seed: int) -> tuple[DatasetSpec, ProtocolParams]:
+                    seed: int, waiting_hours: list[float]) -> tuple[DatasetSpec, ProtocolParams]:
     """The dataset spec and protocol of one replicate of ``regime``.
 
     ``spec``'s simulator with ``rows`` clicks, simulator seed ``seed``, the regime's conversion
-    rate, slow-delay share and mean, and signal strength (and no other strength: a single ``pcaw``
-    line); no young-items analysis (``item_field`` None); ``protocol`` with the regime's elapsed
-    window c.
+    rate, slow-delay share and mean, signal strength (and no other strength: a single ``pcaw``
+    line), campaign effect scale and life; no young-items analysis (``item_field`` None);
+    ``protocol`` with the regime's elapsed window c and the sweep's ``waiting_hours``.
     """
     simulator = replace(spec.simulator, rows=rows, seed=seed, conversion_rate=regime.conversion_rate,
                         slow_share=regime.slow_share, slow_mean_hours=regime.slow_mean_hours,
-                        signal_strength=regime.signal_strength, sweep_strengths=[])
+                        signal_strength=regime.signal_strength, sweep_strengths=[],
+                        campaign_effect_scale=regime.campaign_effect_scale,
+                        campaign_life_days=regime.campaign_life_days)
     return (replace(spec, simulator=simulator, item_field=None),
-            replace(protocol, elapsed_window_minutes=regime.elapsed_window_minutes))
-
-
-def run_replicate(calibration: Calibration, spec: DatasetSpec, protocol: ProtocolParams, model: ModelParams,
-                  lines: TrainParams, name: str) -> dict[str, Any]:
-    """Simulate ``spec``'s stream (the calibration with its overrides) into a temporary table and run
-    ``lines`` over it with :func:`train.run`; returns that stream's metrics payload."""
-    simulator = build.simulator_for(build.regime(calibration, spec.simulator), spec.simulator)
-    with tempfile.TemporaryDirectory(prefix="delayed-sweep-") as tmp:
-        build.write_simulation(simulator, Path(tmp), {"calibrated_on": spec.input})
-        return train.run(Path(tmp), name, spec, protocol, model, lines, None)
+            replace(protocol, elapsed_window_minutes=regime.elapsed_window_minutes, waiting_hours=list(waiting_hours)))
 
 
 def _seed_value(summary: dict[str, Any] | None) -> float | None:
@@ -124,7 +126,7 @@ def _seed_value(summary: dict[str, Any] | None) -> float | None:
     return None if summary is None else summary["values"][0]
 
 
-def point_payload(point: RegimePoint, replicates: dict[int, dict[str, Any]], wall_s: float) -> dict[str, Any]:
+def point_payload(point: RegimePoint, replicates: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """One point's entry of ``sweep.json`` from its one-seed stream payloads (``seed -> payload``)."""
     seeds = list(replicates)
     names = replicates[seeds[0]]["methods"]
@@ -138,7 +140,6 @@ def point_payload(point: RegimePoint, replicates: dict[int, dict[str, Any]], wal
         "summary": {name: {m: train.ci_or_none([per_seed[seed, name][m] for seed in seeds])
                            for m in train.SUMMARY_METRICS} for name in names},
         "paired": {SWEEP_REFERENCE: train.paired_by_seed(per_seed, seeds, names)[SWEEP_REFERENCE]},
-        "wall_s": wall_s,
     }
 
 
@@ -150,20 +151,48 @@ def _gain(point: dict[str, Any], method: str) -> str:
     return f"{stats['mean']:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
+@dataclass(frozen=True)
+class ReplicateJob:
+    """One seed of one point of the sweep: a job of :func:`~recsys_challenges.workers.map_jobs`."""
+
+    point: RegimePoint
+    seed: int
+    calibration: Calibration
+    spec: DatasetSpec
+    protocol: ProtocolParams
+    model: ModelParams
+    lines: TrainParams
+
+
+def run_job(job: ReplicateJob) -> dict[str, Any]:
+    """The one-seed stream payload of ``job``: its regime's stream simulated with the seed, its lines trained."""
+    torch.set_num_threads(1)  # small minibatches, as in delayed-stream
+    return train.run_simulated(build.regime(job.calibration, job.spec.simulator), job.spec, job.protocol, job.model,
+                               job.lines, f"{job.point.name} seed {job.seed}")
+
+
+def _describe(job: ReplicateJob, payload: dict[str, Any], seconds: float) -> str:
+    return f"{job.point.name} seed {job.seed}: {seconds:.0f}s"
+
+
 def run_sweep(sweep: SweepParams, calibration: Calibration, spec: DatasetSpec, protocol: ProtocolParams,
-              model: ModelParams, train_params: TrainParams) -> dict[str, Any]:
-    """Every point of :func:`regime_points` for every seed of ``sweep``; the ``sweep.json`` payload
-    (without the stage's wall time)."""
-    points = {}
-    for point in progress(regime_points(sweep), desc="regimes", unit="regime"):
-        started = time.perf_counter()
-        replicates = {}
+              model: ModelParams, train_params: TrainParams, workers: int = 1) -> dict[str, Any]:
+    """Every point of :func:`regime_points` for every seed of ``sweep``, as jobs of a pool of ``workers``
+    processes (the payload does not depend on their number); the ``sweep.json`` payload (without the
+    stage's wall time)."""
+    jobs = []
+    for point in regime_points(sweep):
         for seed in sweep.seeds:
-            point_spec, point_protocol = regime_settings(point.regime, spec, protocol, sweep.rows, seed)
+            point_spec, point_protocol = regime_settings(point.regime, spec, protocol, sweep.rows, seed,
+                                                         sweep.waiting_hours)
             lines = replace(train_params, seeds=[seed], methods=list(sweep.methods))
-            replicates[seed] = run_replicate(calibration, point_spec, point_protocol, model, lines,
-                                             f"{point.name} seed {seed}")
-        points[point.name] = point_payload(point, replicates, time.perf_counter() - started)
+            jobs.append(ReplicateJob(point, seed, calibration, point_spec, point_protocol, model, lines))
+    results = map_jobs(run_job, jobs, workers, _describe)
+    points = {}
+    for index, point in enumerate(regime_points(sweep)):
+        part = slice(index * len(sweep.seeds), (index + 1) * len(sweep.seeds))
+        replicates = dict(zip(sweep.seeds, results[part], strict=True))
+        points[point.name] = point_payload(point, replicates)
         entry = points[point.name]
         print(f"{point.name}: fake negatives {entry['fake_negative_share']['mean']:.1%} of observed negatives; "
               f"AUC minus {SWEEP_REFERENCE}: pcaw {_gain(entry, 'pcaw')}, ceiling pcaw_oracle {_gain(entry, 'pcaw_oracle')}")
@@ -200,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     train_params = load_section(TrainParams, "delayed.train", args.params)
     torch.set_num_threads(1)  # small minibatches, as in delayed-stream
     calibration = build.calibrate_on(Path(spec.input), window_s)
-    payload = run_sweep(sweep, calibration, spec, protocol, model, train_params)
+    payload = run_sweep(sweep, calibration, spec, protocol, model, train_params, load_workers(args.params))
     payload["wall_s"] = time.perf_counter() - started
     write_json(args.out, payload)
     print(f"{len(payload['points'])} regimes x {len(sweep.seeds)} seeds in {payload['wall_s']:.0f}s -> {args.out}")

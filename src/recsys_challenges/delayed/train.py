@@ -1,10 +1,18 @@
 """``delayed-stream`` stage: run every method through the streaming protocol, for every seed.
 
-For each seed: pretrain the CVR model and the auxiliary models at ``T0`` (losses logged to CSV/W&B),
-copy the CVR model once per method, then walk the stream: at each step every method trains one
-pass on its own events (weighted by its importance weights, gradients stopped through them) and
-is tested on the next slot with the true labels. All methods and seeds advance together over a
-single read of the conversion table, so memory stays bounded whatever its size.
+Each seed is one job of a pool of ``workers`` processes (:mod:`recsys_challenges.workers`,
+:func:`run_seed`), merged into one file by :func:`merge_seeds`; every job seeds itself, so the file
+does not depend on the pool's size. On a simulator each seed simulates its own stream
+(:func:`replicate_spec`), so the CIs over seeds cover the data as well as the training; on real
+data every seed reads the same table.
+
+For each seed (:func:`run`): pretrain the CVR model and the auxiliary models at ``T0`` (losses
+logged to CSV/W&B), copy the CVR model once per method, then walk the stream: at each step every
+method trains ``stream_passes`` shuffled passes on its own events, weighted by its importance
+weights (gradients stopped through them), and is tested on the next slot with the true labels.
+The learner is the same for every method (``stream_embedding_lr`` on the embedding tables, ``lr``
+on the MLP). All methods and seeds of a run advance together over a single read of the conversion
+table, so memory stays bounded whatever its size.
 
 Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): the loops are
 plain loops under Lightning Fabric (a ``Trainer``'s per-step overhead is larger than these small
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -49,7 +58,7 @@ from lightning import Fabric, seed_everything
 
 from recsys_challenges.config import load_section, to_dict
 from recsys_challenges.data.simulate.conversion_stream import Calibration, keep_signals, true_delayed_positive
-from recsys_challenges.delayed import auxiliary, conversions, stream
+from recsys_challenges.delayed import auxiliary, build, conversions, stream
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, TrainParams
 from recsys_challenges.delayed.methods import WEIGHTS, Method, WeightInputs, labels, methods, sweep_name
 from recsys_challenges.delayed.metrics import METRICS, relative_improvement, slot_metrics, stream_average
@@ -61,6 +70,7 @@ from recsys_challenges.io import progress, write_json
 from recsys_challenges.sparse_ddp import average_sparse_gradients, keep_sparse_out_of_ddp
 from recsys_challenges.stats import mean_ci
 from recsys_challenges.tracking import TrackingParams, run_loggers
+from recsys_challenges.workers import load_workers, map_jobs
 
 METRICS_ROOT = Path("reports/metrics/delayed")
 PREDICT_BATCH = 65_536
@@ -78,9 +88,10 @@ class Features:
         return categorical, dense
 
 
-def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
+def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float, embedding_lr: float | None = None
           ) -> tuple[torch.nn.Module, list[Any], Callable[[torch.Tensor], None]]:
-    """``net``'s training forward, its optimisers and the backward pass, under ``fabric``.
+    """``net``'s training forward, its optimisers (:func:`~recsys_challenges.delayed.models.optimizers`)
+    and the backward pass, under ``fabric``.
 
     Several processes: Fabric's DDP module (averaging the MLP's gradients), optimisers and
     ``fabric.backward``, then :func:`~recsys_challenges.sparse_ddp.average_sparse_gradients` for the
@@ -88,7 +99,7 @@ def setup(fabric: Fabric, net: HashedMLP, lr: float, weight_decay: float
     network, optimisers and ``backward`` themselves, as Fabric would run them, without its per-call
     wrappers (precision casts, a backward hook per output: measured 13% of a 64-row step on this CPU).
     """
-    steps = optimizers(net, lr, weight_decay)
+    steps = optimizers(net, lr, weight_decay, embedding_lr)
     if fabric.world_size == 1:
         return net, steps, torch.Tensor.backward
     tables = keep_sparse_out_of_ddp(net)
@@ -319,7 +330,7 @@ class Learner:
         self.net, self.method, self.aux_nets, self.context = net, method, aux_nets, context
         self.seed, self.line_index = seed, line_index
         self.module, self.optimizers, self.backward = setup(context.fabric, net, context.train.lr,
-                                                            context.train.weight_decay)
+                                                            context.train.weight_decay, context.train.stream_embedding_lr)
         self.weigh = WEIGHTS[method.weights]
 
     def aux_probabilities(self, batch: StepTensors) -> dict[str, torch.Tensor]:
@@ -337,8 +348,9 @@ class Learner:
         aux = self.aux_probabilities(batch)
         fabric = self.context.fabric
         self.module.train()
-        order = torch.from_numpy(np.random.default_rng([self.seed, self.line_index, step]).permutation(n))
-        for start in range(0, n, self.context.batch_size):
+        shuffles = np.random.default_rng([self.seed, self.line_index, step])
+        orders = [torch.from_numpy(shuffles.permutation(n)) for _ in range(self.context.train.stream_passes)]
+        for order, start in ((order, start) for order in orders for start in range(0, n, self.context.batch_size)):
             batch_rows = order[start:start + self.context.batch_size]  # the global minibatch
             rows = shard(batch_rows, fabric.global_rank, fabric.world_size)  # this process's share
             logits = self.module(batch.categorical[rows], batch.dense[rows])[:, 0]  # (b,)
@@ -428,7 +440,8 @@ def run(folder: Path, dataset: str, spec: DatasetSpec, protocol: ProtocolParams,
     config = {"dataset": dataset, "spec": to_dict(spec), "protocol": to_dict(protocol), "model": to_dict(model),
               "train": to_dict(train), "timeline": to_dict(timeline)}
     logs = tracking is not None and fabric.global_rank == 0
-    tracker = run_loggers(tracking, "delayed", dataset, "stream", config) if logs else _no_loggers()
+    run_name = "stream-" + "-".join(f"seed{seed}" for seed in train.seeds)
+    tracker = run_loggers(tracking, "delayed", dataset, run_name, config) if logs else _no_loggers()
     started = time.perf_counter()
     with tracker as loggers:
         learners, aux_reports = _pretrain_all(context, pretraining, lines, train.seeds, loggers)
@@ -644,6 +657,109 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+REPLICATE_STRIDE = 1000  # replicate s of a stream whose simulator seed is k simulates with seed k + 1000 s
+
+
+def replicate_spec(spec: DatasetSpec, seed: int) -> DatasetSpec:
+    """The spec of seed ``seed``'s own stream: the simulator's seed moved by ``REPLICATE_STRIDE * seed``
+    (seed 0 is the stream of ``delayed-conversions``' table)."""
+    return replace(spec, simulator=replace(spec.simulator, seed=spec.simulator.seed + REPLICATE_STRIDE * seed))
+
+
+def run_simulated(calibration: Calibration, spec: DatasetSpec, protocol: ProtocolParams, model: ModelParams,
+                  lines: TrainParams, name: str, tracking: TrackingParams | None = None,
+                  fabric: Fabric | None = None) -> dict[str, Any]:
+    """Simulate ``spec``'s stream (``calibration``: the rates with the dataset's overrides) into a
+    temporary table and run ``lines`` over it with :func:`run` (under ``fabric``); returns that stream's payload."""
+    simulator = build.simulator_for(calibration, spec.simulator)
+    with tempfile.TemporaryDirectory(prefix="delayed-stream-") as tmp:
+        build.write_simulation(simulator, Path(tmp), {"calibrated_on": spec.input,
+                                                      "signal_strength": spec.simulator.signal_strength})
+        return run(Path(tmp), name, spec, protocol, model, lines, tracking, fabric)
+
+
+@dataclass(frozen=True)
+class StreamJob:
+    """One seed of one dataset's ``delayed-stream``: a job of :func:`~recsys_challenges.workers.map_jobs`."""
+
+    dataset: str
+    seed: int
+    table: Path
+    spec: DatasetSpec
+    protocol: ProtocolParams
+    model: ModelParams
+    train: TrainParams
+    tracking: TrackingParams | None
+
+
+def run_seed(job: StreamJob, fabric: Fabric | None = None) -> dict[str, Any]:
+    """The one-seed payload of ``job`` (under ``fabric``; None: one process): on a simulator, over the
+    seed's own simulated stream (:func:`replicate_spec`, the calibration stored in the table's meta),
+    so that the seeds vary the data as well as the training; on real data, over the table."""
+    torch.set_num_threads(1)  # minibatches are small: a second thread only adds synchronisation (and stalls under load)
+    lines = replace(job.train, seeds=[job.seed])
+    if job.spec.simulator is None:
+        return run(job.table, job.dataset, job.spec, job.protocol, job.model, lines, job.tracking, fabric)
+    calibration = Calibration(**conversions.read_meta(job.table)["calibration"])
+    return run_simulated(calibration, replicate_spec(job.spec, job.seed), job.protocol, job.model, lines,
+                         job.dataset, job.tracking, fabric)
+
+
+def _pool(entries: list[Any]) -> Any:
+    """Entries of one-seed payloads at the same place -> the entry over all their seeds: ``mean_ci``
+    of the pooled per-seed ``values`` (None if a seed's is None), dicts key by key, other leaves the first's."""
+    first = entries[0]
+    if any(entry is None for entry in entries):
+        return None
+    if isinstance(first, dict) and "values" in first and "ci95" in first:
+        return mean_ci([value for entry in entries for value in entry["values"]])
+    if isinstance(first, dict):
+        return {key: _pool([entry[key] for entry in entries]) for key in first}
+    return first
+
+
+def merge_seeds(payloads: list[dict[str, Any]], own_streams: bool) -> dict[str, Any]:
+    """One stream payload from one-seed payloads (:func:`run_seed`, in seed order).
+
+    Statistics over seeds (``summary``, ``paired``, ``signal_sweep``, ``young_items``) are recomputed
+    from the pooled per-seed values; per-slot series keep one list per seed; ``auxiliary`` reports
+    are keyed by seed already. With ``own_streams`` (each seed simulated its own stream) the test
+    clicks differ: ``stream.rows`` and ``positives`` are then summed over the seeds' streams,
+    ``protocol``'s rates (test conversion rate, true mean probability, fake-negative share)
+    averaged, its counts summed, and ``data`` describes seed 0's stream (the ``delayed-conversions``
+    table); without, they are the shared table's.
+    """
+    first = payloads[0]
+    merged = copy.deepcopy(first)
+    merged["seeds"] = [seed for p in payloads for seed in p["seeds"]]
+    for key in ("summary", "paired", "signal_sweep"):
+        if key in first:
+            merged[key] = _pool([p[key] for p in payloads])
+    if "young_items" in first:
+        merged["young_items"] |= {key: _pool([p["young_items"][key] for p in payloads]) for key in ("summary", "paired")}
+    merged["stream"]["per_slot"] = {name: {m: [series for p in payloads for series in p["stream"]["per_slot"][name][m]]
+                                           for m in per_metric} for name, per_metric in first["stream"]["per_slot"].items()}
+    merged["auxiliary"] = {name: {seed: report for p in payloads for seed, report in p["auxiliary"][name].items()}
+                           for name in first["auxiliary"]}
+    if not own_streams:
+        return merged
+    if "young_items" in first:
+        merged["young_items"] |= {key: sum(p["young_items"][key] for p in payloads)
+                                  for key in ("test_clicks", "test_conversions")}
+    protocols = [p["protocol"] for p in payloads]
+    for key in ("pretrain_clicks", "pretrain_conversions", "test_clicks"):
+        merged["protocol"][key] = sum(p[key] for p in protocols)
+    for key in ("test_conversion_rate", "test_true_mean_probability", "fake_negative_share"):
+        merged["protocol"][key] = None if first["protocol"][key] is None else float(np.mean([p[key] for p in protocols]))
+    merged["stream"]["rows"] = [int(sum(v)) for v in zip(*(p["stream"]["rows"] for p in payloads), strict=True)]
+    merged["stream"]["positives"] = [int(sum(v)) for v in zip(*(p["stream"]["positives"] for p in payloads), strict=True)]
+    return merged
+
+
+def _describe(job: StreamJob, payload: dict[str, Any], seconds: float) -> str:
+    return f"{job.dataset} seed {job.seed}: {seconds:.0f}s, oracle AUC {payload['summary']['oracle']['auc']['mean']:.4f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recsys_challenges delayed-stream", description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="a key of delayed.datasets in params.yaml")
@@ -656,13 +772,19 @@ def main(argv: list[str] | None = None) -> int:
     model = load_section(ModelParams, "delayed.model", args.params)
     train = load_section(TrainParams, "delayed.train", args.params)
     tracking = load_section(TrackingParams, "tracking", args.params)
-    fabric = Fabric(**load_section(TrainerParams, "trainer", args.params).trainer_kwargs())
-    fabric.launch()
-    torch.set_num_threads(1)  # minibatches are small: a second thread only adds synchronisation (and stalls under load)
-    payload = run(args.table or conversions.CONVERSIONS_ROOT / args.dataset, args.dataset, spec, protocol, model,
-                  train, tracking, fabric)
-    if fabric.global_rank != 0:
-        return 0
+    trainer = load_section(TrainerParams, "trainer", args.params)
+    table = args.table or conversions.CONVERSIONS_ROOT / args.dataset
+    jobs = [StreamJob(args.dataset, seed, table, spec, protocol, model, train, tracking) for seed in train.seeds]
+    own_streams = spec.simulator is not None  # run_seed simulates each seed's stream
+    if trainer.strategy != "ddp":
+        # one job per seed in a pool of workers.py's size: each job seeds itself, so the file does not depend on it
+        payload = merge_seeds(map_jobs(run_seed, jobs, load_workers(args.params), _describe), own_streams)
+    else:  # Fabric's processes share every seed's training
+        fabric = Fabric(**trainer.trainer_kwargs())
+        fabric.launch()
+        payload = merge_seeds([run_seed(job, fabric) for job in jobs], own_streams)
+        if fabric.global_rank != 0:
+            return 0
     write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", payload)
     for name, scores in payload["summary"].items():
         print(f"{name:>14}: " + "  ".join(f"{m} {scores[m]['mean']:.4f}" if scores[m] else f"{m} undefined"

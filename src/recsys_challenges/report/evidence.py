@@ -57,11 +57,12 @@ class MetricsFile:
         return metric in self.content["summary"].get(method, {})
 
 
-def load_metrics(root: Path | str) -> list[MetricsFile]:
-    """Every ``<technique>/<dataset>.json`` under ``root``, checked for the core layout (files whose
-    ``layout`` is one of :data:`OTHER_LAYOUTS` are left out)."""
+def load_metrics(root: Path | str, pattern: str = "*/*.json") -> list[MetricsFile]:
+    """Every ``<technique>/<dataset>.json`` under ``root`` (those matching ``pattern``, e.g.
+    ``directed/*.json``), checked for the core layout (files whose ``layout`` is one of
+    :data:`OTHER_LAYOUTS` are left out)."""
     files = []
-    for path in sorted(Path(root).glob("*/*.json")):
+    for path in sorted(Path(root).glob(pattern)):
         try:
             content = json.loads(path.read_text())
         except json.JSONDecodeError as error:

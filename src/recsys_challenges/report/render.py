@@ -1,5 +1,6 @@
-"""Render the claims report: ``claims.md`` and ``claims.json`` for reviewers, ``README.md`` and
-``index.html`` (every figure, one paragraph each) for browsing offline.
+"""Render the claims report: ``claims.md`` and ``claims.json`` for reviewers, the verdict summary
+``headline/claims.json`` for DVC, ``README.md`` and ``index.html`` (every figure, one paragraph each)
+for browsing offline.
 
 The HTML links each PNG by its path relative to ``reports/``, so the page opens offline in any
 browser beside the committed figures (no CDN, no JavaScript) and stays a few kB in git.
@@ -138,6 +139,28 @@ def claims_json(texts: list[ClaimText], results: dict[str, ClaimResult]) -> str:
             "unstable": results[text.claim_id].unstable,
             "evidence": [asdict(e) for e in results[text.claim_id].evidence],
         }
+        for text in texts
+    }
+    return json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+# one number per verdict for `dvc metrics show` / `diff` and `dvc exp show` (legend: README, "Comparing runs"):
+# 2, 1, 0 as the rule decides; below 0 where it cannot decide
+VERDICT_CODE = {
+    "reproduced": 2,
+    "partly reproduced": 1,
+    "not reproduced": 0,
+    "inconclusive": -1,
+    "untestable": -2,
+    "no data": -3,
+}
+
+
+def verdict_summary(texts: list[ClaimText], results: dict[str, ClaimResult]) -> str:
+    """``reports/headline/claims.json``: per claim its verdict as :data:`VERDICT_CODE` and its stability
+    (the share of seed re-draws that give the same verdict; null where it was not measured)."""
+    payload = {
+        text.claim_id: {"verdict": VERDICT_CODE[results[text.claim_id].verdict], "stability": results[text.claim_id].stability}
         for text in texts
     }
     return json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"

@@ -1,4 +1,4 @@
-"""Stages ``report`` (claims.md, claims.json) and ``report_gallery`` (README.md, index.html).
+"""Stages ``report`` (claims.md, claims.json, headline/claims.json) and ``report_gallery`` (README.md, index.html).
 
 ``report`` reads only ``reports/metrics/<technique>/<dataset>.json`` and applies the rules of
 :mod:`recsys_challenges.report.claims`. ``report_gallery`` adds every figure of
@@ -23,6 +23,7 @@ from recsys_challenges.report.render import (
     gallery_html,
     gallery_markdown,
     stability_text,
+    verdict_summary,
     write_text,
 )
 from recsys_challenges.report.stability import ReportConfig
@@ -63,6 +64,12 @@ CAPTIONS: dict[str, str] = {
         "over ES-DFM of the signal-aware weights and of their ceiling (fake negatives weighted 0 by their true "
         "flip), paired by seed with 95% CIs; bars: the share of fake negatives among observed negatives, the "
         "room any signal-aware weight has."
+    ),
+    "figures/delayed/c4_drift_sweep.png": (
+        "C4 by drift (stage delayed_sweep): simulated streams at the sweep's base regime with campaigns that "
+        "matter more (the sd of a campaign's logit effect) or live shorter. Lines: AUC minus ES-DFM of the "
+        "oracle, the signal-aware weights, vanilla and each waiting-N, paired by seed with 95% CIs: where the "
+        "waiting lines fall below 0, waiting for mature labels stops winning."
     ),
     "figures/delayed/waiting_tradeoff.png": (
         "The waiting-N trade-off: waiting longer gives more correct labels but staler data; the reference lines "
@@ -126,6 +133,7 @@ def main_claims(argv: list[str] | None = None) -> int:
     texts = list(CLAIMS)
     write_text(args.root / "claims.md", claims_markdown(texts, results))
     write_text(args.root / "claims.json", claims_json(texts, results))
+    write_text(args.root / "headline" / "claims.json", verdict_summary(texts, results))
     for claim_id, result in results.items():
         print(f"{claim_id}: {result.verdict} (stability {stability_text(result)}): {result.reason}")
     return 0

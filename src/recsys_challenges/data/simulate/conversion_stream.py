@@ -7,11 +7,22 @@ Generative model (every rate marked *fitted* comes from :func:`calibrate` on the
 * **Features** in the Criteo conversion-log layout: ``C1``..``C9`` categorical and ``I1``..``I8``
   numeric. ``C1`` is a *campaign*: campaigns start at ``campaigns_per_day`` and stop after
   ``campaign_life_days``; a click picks one of the live campaigns in proportion to a log-normal
-  popularity. This drift is why fresh data matters. ``C2``..``C9`` are static fields (cardinalities
-  :data:`CARDINALITIES`, Zipf(1.1) popularity). ``I1``..``I8`` are counts ``floor(exp(N(mu_j, 1)))``.
-* **Conversion.** ``P(convert | x) = sigmoid(b0 + sum_f beta_f[x_f] + 0.4 z1 - 0.3 z2)`` with every
-  categorical value's effect ``beta ~ N(0, effect_scale)`` and ``z_j`` the standardised ``log1p(I_j)``;
-  ``b0`` is solved so that the mean of ``P(y = 1 | x)`` equals the *fitted* conversion rate.
+  popularity. New campaigns, and the drift of the effects below, are why fresh data matters.
+  ``C2``..``C9`` are static fields (cardinalities :data:`CARDINALITIES`, Zipf(1.1) popularity). ``I1``..``I8`` are counts ``floor(exp(N(mu_j, 1)))``.
+* **Conversion.** ``P(convert | x, t) = sigmoid(b0 + beta_C1[k](t) + sum_{f >= 2} beta_f[x_f](t) + 0.4 z1 - 0.3 z2)``
+  with ``z_j`` the standardised ``log1p(I_j)``; ``b0`` is solved so that the mean of ``P(y = 1 | x)``
+  over the whole stream equals the *fitted* conversion rate. The effects, and how they drift
+  (:class:`Drift`; its defaults give static effects and campaigns as large as the other fields):
+
+  - static fields: ``beta_f[v](0) ~ N(0, effect_scale)``; with ``static_memory_days = tau`` each
+    follows a mean-reverting random walk (Ornstein-Uhlenbeck, sampled hourly, stationary law
+    ``N(0, effect_scale^2)``): ``beta(h + 1) = rho beta(h) + sqrt(1 - rho^2) effect_scale eps_h``,
+    ``rho = exp(-1 h / tau)``, ``eps_h ~ N(0, 1)``; so an id already seen goes stale, with a
+    correlation ``exp(-dt / tau)`` between its effects ``dt`` apart. ``None``: constant effects.
+  - campaign ``k`` (field ``C1``), started at ``s_k``:
+    ``beta_C1[k](t) = a_k + g_k (t - s_k) / 1 day``, ``a_k ~ N(0, campaign_effect_scale)``
+    (``None``: ``effect_scale``) and ``g_k ~ N(0, campaign_trend_per_day)``: each campaign's effect
+    moves with its age, in its own direction.
 * **Delay.** A mixture of two exponentials with *fitted* means; the fast component's weight is
   ``sigmoid(logit(pi) + delay_feature_effect * z3)``, *fitted* ``pi``: the delay depends on ``x``,
   as FSIW and ES-DFM assume. The label ``y`` is "converts within the window W", so the ground truth
@@ -200,11 +211,46 @@ def keep_signals(kind: np.ndarray, mark: np.ndarray, strength: float, calibratio
     return np.asarray(mark) < ratio[np.asarray(kind, dtype=np.int64)]
 
 
+@dataclass(frozen=True)
+class Drift:
+    """How the conversion effects move with time (formulas in the module docstring).
+
+    The defaults reproduce the generator without concept drift exactly: campaigns as large as the
+    static fields, constant effects.
+    """
+
+    campaign_effect_scale: float | None = None  # sd of a campaign's effect a_k; None: effect_scale
+    campaign_trend_per_day: float = 0.0  # sd of a campaign's trend g_k (logit per day of age)
+    static_memory_days: float | None = None  # tau of the static effects' OU walk; None: constant
+
+
+def static_paths(initial: list[np.ndarray], hours: int, memory_days: float, scale: float,
+                 rng: np.random.Generator) -> list[np.ndarray]:
+    """Hourly Ornstein-Uhlenbeck paths ``(hours + 1, cardinality)`` of each field's effects, from ``initial``.
+
+    ``beta(h + 1) = rho beta(h) + sqrt(1 - rho^2) scale eps_h`` with ``rho = exp(-1 / (24 memory_days))``
+    and ``eps_h ~ N(0, 1)``: ``N(0, scale^2)`` is stationary, so the effects' spread stays that of
+    the static draw while each one forgets its past with correlation ``exp(-dt / memory_days)``.
+    """
+    rho = math.exp(-1.0 / (24.0 * memory_days))
+    paths = []
+    for start in initial:
+        noise = rng.standard_normal((hours, start.size)) * (scale * math.sqrt(1.0 - rho * rho))
+        path = np.empty((hours + 1, start.size))
+        path[0] = start
+        for h in range(hours):
+            path[h + 1] = rho * path[h] + noise[h]
+        paths.append(path)
+    return paths
+
+
 @dataclass
 class World:
     """Everything the seed fixes once for the whole stream: effects, campaigns, standardisation, b0."""
 
-    effects: list[np.ndarray]  # per categorical field, (cardinality,) logit effects
+    effects: list[np.ndarray]  # per categorical field, (cardinality,) logit effects at time 0 (C1: a_k)
+    campaign_trend: np.ndarray  # (K,) g_k, logit per second of a campaign's age
+    static_paths: list[np.ndarray] | None  # per field C2..C9, (hours + 1, cardinality) OU effects; None: constant
     zipf: list[np.ndarray]  # C2..C9 cumulative popularity
     campaign_start_s: np.ndarray  # (K,)
     campaign_cum_popularity: np.ndarray  # (K + 1,) cumulative log-normal popularity
@@ -222,11 +268,12 @@ class ConversionSimulator:
         rows, days, seed, chunk_rows, campaigns_per_day, campaign_life_days, effect_scale,
         delay_feature_effect: as in ``SimulatorParams`` (params.yaml ``delayed.datasets.<name>.simulator``).
         strengths: signal strengths the stream must support; signals are drawn at the largest.
+        drift: the concept drift of the effects (:class:`Drift`; default none).
     """
 
     def __init__(self, calibration: Calibration, rows: int, days: float, seed: int, chunk_rows: int,
                  campaigns_per_day: float, campaign_life_days: float, effect_scale: float,
-                 delay_feature_effect: float, strengths: list[float]) -> None:
+                 delay_feature_effect: float, strengths: list[float], drift: Drift = Drift()) -> None:
         self.calibration = calibration
         self.rows, self.days, self.seed, self.chunk_rows = rows, days, seed, chunk_rows
         self.delay_feature_effect = delay_feature_effect
@@ -237,19 +284,25 @@ class ConversionSimulator:
         n_campaigns = int(math.ceil((days + campaign_life_days) * campaigns_per_day)) + 1
         starts = (np.arange(n_campaigns) / campaigns_per_day - campaign_life_days) * DAY
         popularity = rng.lognormal(0.0, 1.0, n_campaigns)
-        effects = [rng.normal(0.0, effect_scale, n_campaigns if c is None else c) for c in cards]
+        campaign_scale = effect_scale if drift.campaign_effect_scale is None else drift.campaign_effect_scale
+        effects = [rng.normal(0.0, campaign_scale if c is None else effect_scale, n_campaigns if c is None else c)
+                   for c in cards]
+        trend = np.random.default_rng([seed, 4]).normal(0.0, drift.campaign_trend_per_day, n_campaigns) / DAY
+        paths = None if drift.static_memory_days is None else static_paths(
+            effects[1:], int(math.ceil(days * 24)), drift.static_memory_days, effect_scale,
+            np.random.default_rng([seed, 5]))
         zipf = []
         for card in CARDINALITIES:
             weights = 1.0 / np.arange(1, card + 1) ** 1.1
             zipf.append(np.cumsum(weights) / weights.sum())
-        self.world = World(effects, zipf, starts, np.concatenate([[0.0], np.cumsum(popularity)]),
+        self.world = World(effects, trend, paths, zipf, starts, np.concatenate([[0.0], np.cumsum(popularity)]),
                            campaign_life_days * DAY, np.zeros(8), np.ones(8))
         pilot_rng = np.random.default_rng([seed, 2])
         pilot_ts = np.sort(pilot_rng.integers(0, int(days * DAY), PILOT_ROWS))
         categorical, numeric = self._features(pilot_ts, pilot_rng)
         logs = np.log1p(numeric)
         self.world.numeric_mean, self.world.numeric_std = logs.mean(axis=0), logs.std(axis=0) + 1e-9
-        self.world.bias = self._solve_bias(categorical, numeric)
+        self.world.bias = self._solve_bias(pilot_ts, categorical, numeric)
 
     # ----------------------------------------------------------------------------------- features
     def _features(self, ts: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -270,8 +323,17 @@ class ConversionSimulator:
     def _standardised(self, numeric: np.ndarray) -> np.ndarray:
         return (np.log1p(numeric) - self.world.numeric_mean) / self.world.numeric_std
 
-    def _logit_without_bias(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-        logit = sum(effect[categorical[:, f]] for f, effect in enumerate(self.world.effects))
+    def _logit_without_bias(self, ts: np.ndarray, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+        world = self.world
+        campaign = categorical[:, 0]
+        logit = world.effects[0][campaign]
+        if world.campaign_trend.any():
+            logit = logit + world.campaign_trend[campaign] * (ts - world.campaign_start_s[campaign])
+        if world.static_paths is None:
+            logit = logit + sum(effect[categorical[:, f]] for f, effect in enumerate(world.effects) if f > 0)
+        else:
+            hour = np.minimum(ts // 3600, world.static_paths[0].shape[0] - 1)
+            logit = logit + sum(path[hour, categorical[:, f + 1]] for f, path in enumerate(world.static_paths))
         z = self._standardised(numeric)
         return logit + NUMERIC_EFFECTS[0] * z[:, 0] + NUMERIC_EFFECTS[1] * z[:, 1]
 
@@ -283,16 +345,11 @@ class ConversionSimulator:
         c = self.calibration
         return _mixture_cdf(np.array(float(c.window_s)), self._fast_weight(numeric), c.fast_mean_s, c.slow_mean_s)
 
-    def _solve_bias(self, categorical: np.ndarray, numeric: np.ndarray) -> float:
-        logit = self._logit_without_bias(categorical, numeric)
+    def _solve_bias(self, ts: np.ndarray, categorical: np.ndarray, numeric: np.ndarray) -> float:
+        logit = self._logit_without_bias(ts, categorical, numeric)
         within = self._within_window(numeric)
         target = self.calibration.conversion_rate
         return float(optimize.brentq(lambda b: float((special.expit(logit + b) * within).mean()) - target, -30.0, 30.0))
-
-    def true_probability(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-        """Ground truth ``P(y = 1 | x)``: converts, and within the window."""
-        convert = special.expit(self._logit_without_bias(categorical, numeric) + self.world.bias)
-        return convert * self._within_window(numeric)
 
     # ------------------------------------------------------------------------------------ stream
     def hourly_counts(self) -> np.ndarray:
@@ -307,7 +364,7 @@ class ConversionSimulator:
         rng = np.random.default_rng([self.seed, 3, hour])
         ts = np.sort(hour * 3600 + rng.integers(0, 3600, count))
         categorical, numeric = self._features(ts, rng)
-        convert = special.expit(self._logit_without_bias(categorical, numeric) + self.world.bias)
+        convert = special.expit(self._logit_without_bias(ts, categorical, numeric) + self.world.bias)
         fast_weight = self._fast_weight(numeric)
         fast = rng.random(count) < fast_weight
         delay = rng.exponential(np.where(fast, c.fast_mean_s, c.slow_mean_s))
