@@ -35,6 +35,7 @@ from recsys_challenges.uncertainty.datasets import (
     LabelledTable,
     downsample_negatives,
     split_by_group,
+    split_rows,
     standardise,
 )
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule
@@ -144,7 +145,7 @@ def train_dataset(
     run only: the other processes hold the same predictions); return its meta."""
     table = LOADERS[spec.loader](Path(spec.folder))
     split = spec.split or params.split
-    rows = split_by_group(table.groups, split.train, split.holdout, split.seed)
+    rows = split_rows(table, split, Path(spec.folder))
     splits = {s: table.take(index) for s, index in rows.items()}
     evaluated = {s: splits[s] for s in EVALUATED_SPLITS}
     arrays: dict[str, np.ndarray] = {"seeds": np.array(params.seeds, dtype=np.int64)}
