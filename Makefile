@@ -37,9 +37,13 @@ test: $(STAMP)
 test-all: $(STAMP)
 	pytest --run-slow $(PYTEST_ARGS)
 
-# the scale table (reports/bench.json): each workload in a fresh process, with its peak memory;
-# the real-data rows read the default pipeline's outputs, so run `make repro` first (~40 min on 2 cores)
+# the benchmarks, outside `dvc repro` (they measure the machine, not the method): each technique's
+# (reports/bench/<technique>.json), then the scale table (reports/bench.json: each workload in a
+# fresh process, with its peak memory); they read the default pipeline's outputs, so `make repro` first
 bench: $(STAMP)
+	python -m recsys_challenges directed-bench
+	python -m recsys_challenges delayed-bench
+	python -m recsys_challenges uncertainty-bench
 	python -m recsys_challenges bench
 
 # the offline report rendered by headless Chromium (apt install chromium) into reports/screenshot.png

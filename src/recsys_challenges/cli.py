@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 
 from recsys_challenges.errors import ConfigError, DataError
+from recsys_challenges.stage_times import STAGE_TIMES, StageClock
 
 # stage name -> "module:function"; each function takes argv and returns an exit status.
 STAGES: dict[str, str] = {
@@ -60,12 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     if stage not in STAGES:
         print(f"error: unknown stage {stage!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    times_file = os.environ.get(STAGE_TIMES)
+    clock = StageClock() if times_file else None
     module_name, function_name = STAGES[stage].split(":")
     entry = getattr(importlib.import_module(module_name), function_name)
+    status = 1  # an uncaught exception's
     try:
-        return int(entry(rest) or 0)
+        status = int(entry(rest) or 0)
     except (ConfigError, DataError) as error:
         if os.environ.get("RECSYS_DEBUG"):
             raise
         print(f"error: {stage}: {error}", file=sys.stderr)
-        return 1
+    except SystemExit as exit_:  # argparse's --help and usage errors
+        status = exit_.code if isinstance(exit_.code, int) else 1
+        raise
+    finally:
+        if clock is not None:
+            clock.append_to(Path(times_file), " ".join([stage, *rest]), status)
+    return status

@@ -6,6 +6,7 @@ import json
 import math
 
 from recsys_challenges.directed.evaluate import POPULARITY
+from tests.conftest import BIN, run_checked
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -43,12 +44,18 @@ def test_planted_control_is_written(tiny_project):
     assert payload["summary"]["pool_adaptive"]["mrr"]["mean"] > payload["summary"]["pool_fixed"]["mrr"]["mean"]
 
 
-def test_figures_and_bench_are_written(tiny_project):
+def test_figures_are_written(tiny_project):
     work, _, _ = tiny_project
     figures = work / "reports/figures/directed"
     for name in ("c1_direction_auc", "c2_ranking", "c3_degree_buckets", "example_forward_backward"):
         assert (figures / f"{name}.png").read_bytes()[:8] == PNG
     assert "forward" in (figures / "example_forward_backward.md").read_text()
+
+
+def test_bench_runs_on_the_pipelines_outputs(tiny_project):
+    """``make bench``'s first command, outside ``dvc repro``."""
+    work, env, _ = tiny_project
+    run_checked([str(BIN / "python"), "-m", "recsys_challenges", "directed-bench"], work, env)
     bench = json.loads((work / "reports/bench/directed.json").read_text())
     assert bench["epoch"]["ratio_dual_vs_sage"] > 0 and bench["sampler"]["speedup"] > 0
     assert bench["memory"]["edges"] == 20000 and bench["memory"]["peak_rss_gib"] > 0

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 
+from tests.conftest import BIN, run_checked
+
 TINY_DATASETS = {"criteo_head": "real", "click_log_sim": "simulated"}
 FIGURES = ("c6_positivity.png", "c6_heatmap.png", "c7_recall.png", "c7_gain.png", "boundary.png")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +48,8 @@ def test_figures_are_real_pngs(tiny_project):
 
 
 def test_bench_and_predictions(tiny_project):
-    work, _, _ = tiny_project
+    work, env, _ = tiny_project
+    run_checked([str(BIN / "python"), "-m", "recsys_challenges", "uncertainty-bench"], work, env)  # `make bench`'s third
     bench = json.loads((work / "reports/bench/uncertainty.json").read_text())
     assert bench["rows"] == 20_000 and bench["seconds"]["ew_dpmt"] > 0
     assert bench["training_seconds"]["per_dataset"]["click_log_sim"]["density_posterior"] > 0

@@ -45,9 +45,10 @@ from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.evaluate import evaluate_seed, summarise
 from recsys_challenges.directed.sampling import expected_adjacency
 from recsys_challenges.directed.splits import EdgeSplit
-from recsys_challenges.directed.train import method_relations, quiet_lightning, train_method, validation_set
+from recsys_challenges.directed.train import TrainJob, describe_run, method_relations, quiet_lightning, run_job, validation_set
 from recsys_challenges.io import write_json
 from recsys_challenges.tracking import TrackingParams
+from recsys_challenges.workers import load_workers, map_jobs
 
 OUTPUT = Path("reports/metrics/directed/planted_two_hop.json")
 
@@ -135,17 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     quiet_lightning()
     no_tracking = TrackingParams(csv=False, wandb=False)
     overall_runs, records = [], {name: [] for name in methods}
-    for seed in experiment.seeds:
-        edge_index, num_nodes, split = planted_two_hop_graph(control, seed)
-        validation = validation_set(edge_index, num_nodes, split, params["train"], seed)
+    graphs = {seed: planted_two_hop_graph(control, seed) for seed in experiment.seeds}
+    jobs = [TrainJob(name, method, "planted_two_hop", edge_index, num_nodes, split,
+                     validation_set(edge_index, num_nodes, split, params["train"], seed), seed, params, no_tracking)
+            for seed, (edge_index, num_nodes, split) in graphs.items() for name, method in methods.items()]
+    trained = map_jobs(run_job, jobs, load_workers(args.params), threads=experiment.num_threads,
+                       describe=lambda job, result, _: describe_run(job.dataset, job.name, job.seed, result[2]))
+    runs = {(job.seed, job.name): result for job, result in zip(jobs, trained, strict=True)}
+    for seed, (edge_index, num_nodes, split) in graphs.items():
         embeddings = {
             f"pool_{kind}": ("dual", *pool_embeddings(methods[name], edge_index[:, split.train], num_nodes, params["sampling"]))
             for kind, name in (("adaptive", control.adaptive_method), ("fixed", control.fixed_method))
         }
         for name, method in methods.items():
-            source, target, record = train_method(
-                name, method, "planted_two_hop", edge_index, num_nodes, split, validation, seed, params, no_tracking
-            )
+            source, target, record = runs[seed, name]
             embeddings[name] = (method.encoder, source, target)
             records[name].append(record)
         overall, _, _ = evaluate_seed(edge_index, num_nodes, split, embeddings, evaluate, seed)

@@ -40,7 +40,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning
@@ -74,6 +74,7 @@ from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
 from recsys_challenges.distributed import TrainerParams, shard
 from recsys_challenges.io import atomic_dir, atomic_file, write_json
 from recsys_challenges.tracking import TrackingParams, run_loggers
+from recsys_challenges.workers import load_workers, map_jobs
 
 OUTPUT_ROOT = Path("data/directed")
 CHECKPOINT_ROOT = Path("runs/checkpoints/directed")
@@ -463,14 +464,43 @@ def train_method(
         },
         "neighbourhood_difference": neighbourhood_difference(relations, train_edges, num_nodes, sampling),
     }
-    if trainer.is_global_zero:
-        print(
-            f"  {dataset} {name} seed {seed}: val MRR {module.best_mrr:.4f} at epoch {module.best_epoch} "
-            f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)"
-        )
-        if checkpoints is not None:
-            write_finished(checkpoints, source.numpy(), target.numpy(), record)
+    if trainer.is_global_zero and checkpoints is not None:
+        write_finished(checkpoints, source.numpy(), target.numpy(), record)
     return source.numpy(), target.numpy(), record
+
+
+def describe_run(dataset: str, name: str, seed: int, record: dict) -> str:
+    """The progress line of one finished (method, seed) run."""
+    return (f"{dataset} {name} seed {seed}: val MRR {record['val_mrr']:.4f} at epoch {record['selected_epoch']} "
+            f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)")
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One (method, seed) run of a dataset: the arguments of :func:`train_method`, for a worker process."""
+
+    name: str
+    method: cfg.MethodParams
+    dataset: str
+    edge_index: np.ndarray
+    num_nodes: int
+    split: EdgeSplit
+    validation: tuple[np.ndarray, np.ndarray]
+    seed: int
+    params: dict
+    tracking: TrackingParams
+    trainer_params: TrainerParams = TrainerParams()
+    checkpoints: Path | None = None
+
+    def run(self) -> tuple[np.ndarray, np.ndarray, dict]:
+        quiet_lightning()
+        return train_method(self.name, self.method, self.dataset, self.edge_index, self.num_nodes, self.split,
+                            self.validation, self.seed, self.params, self.tracking, self.trainer_params, self.checkpoints)
+
+
+def run_job(job: TrainJob) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:meth:`TrainJob.run`, as a module-level function a worker process can be handed."""
+    return job.run()
 
 
 def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record: dict) -> None:
@@ -523,17 +553,20 @@ def main(argv: list[str] | None = None) -> int:
     scratch = checkpoint_folder(args.dataset, {key: repr(value) for key, value in (run_config | params).items()})
     outputs: dict[str, dict[str, np.ndarray]] = {}
     records: dict[str, dict[str, dict]] = {name: {} for name in methods}
+    jobs = []
     for seed in experiment.seeds:
         split = split_edges(graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed)
         outputs[f"split_seed{seed}.npz"] = {"train": split.train, "val": split.val, "test": split.test}
         validation = validation_set(graph.edge_index, graph.num_nodes, split, params["train"], seed)
-        for name, method in methods.items():
-            source, target, record = train_method(
-                name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
-                tracking, trainer_params, scratch / f"{name}_seed{seed}",
-            )
-            outputs[f"{name}_seed{seed}.npz"] = {"source": source, "target": target}
-            records[name][str(seed)] = record
+        jobs += [TrainJob(name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
+                          tracking, trainer_params, scratch / f"{name}_seed{seed}") for name, method in methods.items()]
+    # DDP runs its own processes per job: one job at a time then
+    workers = load_workers(args.params) if trainer_params.world_size == 1 else 1
+    describe = (lambda job, result, _: describe_run(job.dataset, job.name, job.seed, result[2])) if rank_zero_only.rank == 0 else None
+    results = map_jobs(run_job, jobs, workers, describe, threads=experiment.num_threads)
+    for job, (source, target, record) in zip(jobs, results, strict=True):
+        outputs[f"{job.name}_seed{job.seed}.npz"] = {"source": source, "target": target}
+        records[job.name][str(job.seed)] = record
     if rank_zero_only.rank == 0:  # the other processes of a DDP run hold copies
         with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
             for filename, arrays in outputs.items():
