@@ -389,6 +389,52 @@ def uncertainty_role(file: MetricsFile) -> str:
     return ", ".join(words)
 
 
+def _gain_text(gain: dict[str, Any]) -> str:
+    if gain["mean"] is None:
+        return "n/a"
+    ci = "" if gain["ci95"] is None else f" [{100 * gain['ci95'][0]:+.1f}, {100 * gain['ci95'][1]:+.1f}]"
+    mde = "" if gain.get("mde") is None else f" (MDE {100 * gain['mde']:.1f})"
+    return f"{100 * gain['mean']:+.1f}%{ci}{mde}"
+
+
+def uncertainty_power_table(files: list[MetricsFile]) -> list[str]:
+    """Markdown lines: per T3 dataset its test rows and positives, test AUC, role, the headline C6
+    slope with its CI and minimum detectable effect, and EW-DPMT's and MIST's recall gains over one
+    threshold (CI, MDE) at every bound the single threshold meets on the hold-out of every seed."""
+    rows = _of(files, "uncertainty")
+    if not rows:
+        return []
+    lines = [
+        "## T3 datasets: roles and power",
+        "",
+        "Per dataset (headline estimator): what it can decide. MDE: the minimum detectable effect (2.8 "
+        "bootstrap SE); C6's effect of interest is a slope of 0.2 log-odds, C7's the paper's +25%. Gains are "
+        "relative recall gains over one threshold, in %, at every precision bound the single threshold meets "
+        "on the hold-out of every seed.",
+        "",
+        "| dataset | data | test rows | test positives | test AUC | role | C6 slope [95% CI] | C6 MDE | "
+        "EW-DPMT gain [CI] (MDE) | MIST gain [CI] (MDE) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for file in rows:
+        role, slope = file.content["role"], file.stat("classifier", "c6_slope_upper")
+        auc = file.stat("classifier", "test_auc")["mean"]
+        c6 = "n/a" if slope["mean"] is None else f"{slope['mean']:+.2f} [{slope['ci95'][0]:+.2f}, {slope['ci95'][1]:+.2f}]"
+        mde = "" if slope.get("mde") is None else f"{slope['mde']:.2f}"
+        bounds = [b for b in sorted(file.content["c7"]["recall_gain"].get("ew_dpmt", {}))
+                  if file.stat(BASELINE_BOUNDARY, f"feasible@{b}")["mean"] == 1.0]
+        gains = {
+            method: "; ".join(f"@{b}: {_gain_text(file.content['c7']['recall_gain'][method][b])}" for b in bounds)
+            for method in ("ew_dpmt", "mist")
+        }
+        lines.append(
+            f"| {file.dataset} | {file.data_kind} | {role.get('test_rows', '')} | {role.get('test_positives', '')} | "
+            f"{auc:.3f} | {uncertainty_role(file)} | {c6} | {mde} | {gains['ew_dpmt'] or 'none'} | "
+            f"{gains['mist'] or 'none'} |"
+        )
+    return [*lines, ""]
+
+
 def _blind_control(counted: list[MetricsFile]) -> list[str]:
     """The positive control's verdict on the headline estimator: the notes of the simulated datasets
     whose noise-free C7 ceiling says the estimator's uncertainty is uninformative, when every

@@ -72,9 +72,13 @@ def _ci(item) -> str:
 
 
 def claims_markdown(
-    texts: list[ClaimText], results: dict[str, ClaimResult], captions: dict[str, str] | None = None
+    texts: list[ClaimText],
+    results: dict[str, ClaimResult],
+    captions: dict[str, str] | None = None,
+    appendix: list[str] | None = None,
 ) -> str:
-    """claims.md; ``captions``: a line under a claim's figure (by path), e.g. its dataset and role."""
+    """claims.md; ``captions``: a line under a claim's figure (by path), e.g. its dataset and role;
+    ``appendix``: markdown lines after the claims (e.g. the T3 datasets' power table)."""
     captions = captions or {}
     lines = [
         "# Claims of the talk: verdicts",
@@ -133,6 +137,8 @@ def claims_markdown(
         if result.verdict != "no data":
             for f in text.figures:
                 lines += [f"![{Path(f).stem}]({f})", *([f"*{captions[f]}*", ""] if f in captions else [])]
+    if appendix:
+        lines += ["", *appendix]
     return "\n".join(lines).rstrip() + "\n"
 
 

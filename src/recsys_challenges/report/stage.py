@@ -14,7 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from recsys_challenges.config import load_section
-from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_role
+from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_power_table, uncertainty_role
 from recsys_challenges.report.evidence import ClaimResult, Evidence, load_metrics
 from recsys_challenges.report.render import (
     Figure,
@@ -129,14 +129,15 @@ def main_claims(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPORTS)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    results = judge(load_metrics(args.root / "metrics"), load_section(ReportConfig, "report", args.params))
+    metrics = load_metrics(args.root / "metrics")
+    results = judge(metrics, load_section(ReportConfig, "report", args.params))
     texts = list(CLAIMS)
     roles = uncertainty_roles(args.root / "metrics")
     captions = {
         f: f"{dataset}: {role}" for text in texts for f in text.figures
         for dataset, role in roles.items() if f.startswith(f"figures/uncertainty/{dataset}/")
     }
-    write_text(args.root / "claims.md", claims_markdown(texts, results, captions))
+    write_text(args.root / "claims.md", claims_markdown(texts, results, captions, uncertainty_power_table(metrics)))
     write_text(args.root / "claims.json", claims_json(texts, results))
     for claim_id, result in results.items():
         print(f"{claim_id}: {result.verdict} (stability {stability_text(result)}): {result.reason}")
