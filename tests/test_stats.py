@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recsys_challenges.stats import bootstrap_ci, mean_ci
+from recsys_challenges.stats import bootstrap_ci, bootstrap_draws, mean_ci, minimum_detectable_effect
 
 
 def test_mean_ci_by_hand():
@@ -23,3 +23,16 @@ def test_bootstrap_ci_of_a_mean_covers_it_and_is_reproducible():
     low, high = bootstrap_ci(lambda idx: data[idx].mean(), len(data), n_resamples=500, seed=1)
     assert low < 49.5 < high and high - low < 20
     assert (low, high) == bootstrap_ci(lambda idx: data[idx].mean(), len(data), n_resamples=500, seed=1)
+
+
+def test_minimum_detectable_effect_by_hand():
+    # z_0.975 + z_0.8 = 1.959964 + 0.841621 = 2.801585 standard errors
+    assert minimum_detectable_effect(0.1) == pytest.approx(0.2801585, abs=1e-6)
+    assert minimum_detectable_effect(1.0, level=0.10, power=0.5) == pytest.approx(1.644854, abs=1e-6)
+
+
+def test_bootstrap_draws_are_the_ones_the_ci_takes_its_percentiles_from():
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    draws = bootstrap_draws(lambda idx: values[idx].mean(), 4, 200, seed=3)
+    assert draws.shape == (200,)
+    assert bootstrap_ci(lambda idx: values[idx].mean(), 4, 200, seed=3) == pytest.approx(np.quantile(draws, [0.025, 0.975]))

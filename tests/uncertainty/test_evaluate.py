@@ -60,7 +60,7 @@ def _predictions(seeds=(0, 1), rows=4000, truth=True):
         "data_kind": "simulated" if truth else "real",
         "estimator": ESTIMATORS[0],
         "estimators": list(ESTIMATORS),
-        "rows": {},
+        "rows": {"test": rows},
         "positives": {"test": int(arrays["test_labels"].sum())},
         "groups": {},
         "negative_keep": 1.0,
@@ -133,6 +133,16 @@ def test_real_data_have_no_diagnostics_and_a_role():
     metrics = evaluate(arrays, meta, GRID, PARAMS)
     assert metrics["diagnostics"] is None and metrics["data_kind"] == "real"
     assert metrics["role"]["underpowered"]  # fewer test positives than EvaluateParams' 1000
+    # power: C6's MDE is the slope's; C7's, per method, at every bound the single threshold meets on
+    # the hold-out of every seed, is 2.8 bootstrap standard errors of the pooled gain
+    power, slope = metrics["role"]["power"], metrics["summary"]["classifier"]["c6_slope_upper"]
+    assert power["c6_mde"] == slope["mde"] and power["c6_effect"] == PARAMS.c6_effect
+    for method, by_bound in power["c7_mde"].items():
+        for key, mde in by_bound.items():
+            gain = metrics["c7"]["recall_gain"][method][key]
+            assert metrics["summary"]["single"][f"feasible@{key}"]["mean"] == 1.0
+            assert mde == gain["mde"] == pytest.approx(2.8016 * gain["se"], rel=1e-4)
+    assert metrics["role"]["test_rows"] == 4000
 
 
 def test_a_single_seed_gives_no_interval_but_the_same_layout():

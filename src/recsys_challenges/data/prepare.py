@@ -23,7 +23,7 @@ from recsys_challenges.config import load_section, require
 from recsys_challenges.data.catalog import load_catalog
 from recsys_challenges.data.fetch import RAW_ROOT, sha256_of
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, TableData, save_graph, save_table
-from recsys_challenges.data.sources import amazon, citation, clicks, conversions, events
+from recsys_challenges.data.sources import amazon, citation, clicks, conversions, events, widedeep
 from recsys_challenges.data.sources.files import FILE_PARSERS, LocalDataset
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir, write_json
@@ -51,6 +51,9 @@ PARSERS: dict[str, Parser] = {
     "avazu_csv": clicks.avazu_csv,
     "open_bandit": clicks.open_bandit,
     "kddcup2004_protein": clicks.kddcup2004_protein,
+    "adult_census": widedeep.adult_census,
+    "womens_reviews": widedeep.womens_reviews,
+    "movielens_100k": widedeep.movielens_100k,
     "criteo_conversion_logs": conversions.criteo_conversion_logs,
 }
 

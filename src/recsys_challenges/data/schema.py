@@ -48,6 +48,16 @@ def read_csv_chunks(source: Path | IO, file: Path | str, rows: int, **kwargs: An
             yield chunk
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """``pandas.read_parquet`` of one file; a missing or corrupt file is a :class:`DataError` naming it."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (a member of the source is missing; rerun its fetch stage)")
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a corrupt file
+        raise DataError(f"{path}: unreadable parquet: {error}") from None
+
+
 def require_columns(frame: pd.DataFrame, expected: Iterable[str], file: Path | str) -> None:
     """The frame has at least the ``expected`` columns."""
     missing = [c for c in expected if c not in frame.columns]

@@ -126,6 +126,7 @@ class Evidence:
     passes: bool
     outcome: Outcome = "fail"
     paper_effect: float | None = None
+    mde: float | None = None  # minimum detectable effect of the CI, where the metrics file gives one
 
     def __post_init__(self) -> None:
         if self.passes and self.outcome != "pass":
@@ -144,7 +145,7 @@ class Evidence:
         outcome = outcome_of(passes, summary["ci95"], paper_effect, direction)
         return cls(
             file.dataset, file.data_kind, quantity, summary["mean"], summary["ci95"], summary["n"], passes, outcome,
-            None if paper_effect is None else direction * abs(paper_effect),
+            None if paper_effect is None else direction * abs(paper_effect), summary.get("mde"),
         )
 
 

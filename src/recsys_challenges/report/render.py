@@ -72,7 +72,15 @@ def _ci(item) -> str:
     return f"[{_format_number(item.ci95[0])}, {_format_number(item.ci95[1])}]"
 
 
-def claims_markdown(texts: list[ClaimText], results: dict[str, ClaimResult]) -> str:
+def claims_markdown(
+    texts: list[ClaimText],
+    results: dict[str, ClaimResult],
+    captions: dict[str, str] | None = None,
+    appendix: list[str] | None = None,
+) -> str:
+    """claims.md; ``captions``: a line under a claim's figure (by path), e.g. its dataset and role;
+    ``appendix``: markdown lines after the claims (e.g. the T3 datasets' power table)."""
+    captions = captions or {}
     lines = [
         "# Claims of the talk: verdicts",
         "",
@@ -89,6 +97,8 @@ def claims_markdown(texts: list[ClaimText], results: dict[str, ClaimResult]) -> 
         "**Stability**: the share of seed re-draws (each seed left out once, then bootstrap resamples of",
         "the seeds) whose verdict equals the one shown; below the threshold in `params.yaml: report`",
         "the verdict is marked UNSTABLE with the dataset whose evidence flips most often.",
+        "**MDE** (where the metrics give one): the minimum detectable effect of the CI, 2.8 bootstrap",
+        "standard errors: the smallest true effect it tells from 0 with 80% power at the 5% level.",
         "",
         "| claim | technique | verdict | stability | why |",
         "|---|---|---|---|---|",
@@ -114,18 +124,22 @@ def claims_markdown(texts: list[ClaimText], results: dict[str, ClaimResult]) -> 
         ]
         if result.evidence:
             lines += [
-                "| dataset | data | quantity | mean | 95% CI | seeds | paper's effect | outcome |",
-                "|---|---|---|---|---|---|---|---|",
+                "| dataset | data | quantity | mean | 95% CI | MDE | seeds | paper's effect | outcome |",
+                "|---|---|---|---|---|---|---|---|---|",
             ]
             for item in result.evidence:
                 effect = "" if item.paper_effect is None else _format_number(item.paper_effect)
+                mde = "" if item.mde is None else _format_number(item.mde)
                 lines.append(
                     f"| {item.dataset} | {item.data_kind} | {item.quantity} | {_format_number(item.mean)} | "
-                    f"{_ci(item)} | {item.n} | {effect} | {item.outcome} |"
+                    f"{_ci(item)} | {mde} | {item.n} | {effect} | {item.outcome} |"
                 )
             lines.append("")
         if result.verdict != "no data":
-            lines += [f"![{Path(f).stem}]({f})" for f in text.figures]
+            for f in text.figures:
+                lines += [f"![{Path(f).stem}]({f})", *([f"*{captions[f]}*", ""] if f in captions else [])]
+    if appendix:
+        lines += ["", *appendix]
     return "\n".join(lines).rstrip() + "\n"
 
 

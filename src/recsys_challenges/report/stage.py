@@ -14,7 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from recsys_challenges.config import load_section
-from recsys_challenges.report.claims import CLAIMS, judge
+from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_power_table, uncertainty_role
 from recsys_challenges.report.evidence import ClaimResult, Evidence, load_metrics
 from recsys_challenges.report.render import (
     Figure,
@@ -100,16 +100,23 @@ CAPTIONS: dict[str, str] = {
 UNCAPTIONED = "(no paragraph registered for this figure in report/stage.py:CAPTIONS)"
 
 
-def figures(root: Path) -> list[Figure]:
-    """Every PNG under ``root/figures`` with its technique and paragraph, in path order."""
+def figures(root: Path, roles: dict[str, str] | None = None) -> list[Figure]:
+    """Every PNG under ``root/figures`` with its technique and paragraph, in path order; a figure of
+    one dataset is captioned with the dataset's name and, where ``roles`` has one, its role."""
+    roles = roles or {}
     found = []
     for path in sorted((root / "figures").rglob("*.png")):
         relative = path.relative_to(root).as_posix()
         dataset = path.parent.name if path.parent.parent.name != "figures" else ""
         caption = next((text for pattern, text in CAPTIONS.items() if fnmatch(relative, pattern)), UNCAPTIONED)
-        prefix = f"{dataset}: " if dataset else ""
+        prefix = (f"{dataset} ({roles[dataset]}): " if dataset in roles else f"{dataset}: ") if dataset else ""
         found.append(Figure(relative, relative.split("/")[1], prefix + caption))
     return found
+
+
+def uncertainty_roles(metrics_root: Path) -> dict[str, str]:
+    """T3 dataset -> its role in words (:func:`~recsys_challenges.report.claims.uncertainty_role`)."""
+    return {f.dataset: uncertainty_role(f) for f in load_metrics(metrics_root) if f.technique == "uncertainty"}
 
 
 def load_results(path: Path) -> dict[str, ClaimResult]:
@@ -129,9 +136,15 @@ def main_claims(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPORTS)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    results = judge(load_metrics(args.root / "metrics"), load_section(ReportConfig, "report", args.params))
+    metrics = load_metrics(args.root / "metrics")
+    results = judge(metrics, load_section(ReportConfig, "report", args.params))
     texts = list(CLAIMS)
-    write_text(args.root / "claims.md", claims_markdown(texts, results))
+    roles = uncertainty_roles(args.root / "metrics")
+    captions = {
+        f: f"{dataset}: {role}" for text in texts for f in text.figures
+        for dataset, role in roles.items() if f.startswith(f"figures/uncertainty/{dataset}/")
+    }
+    write_text(args.root / "claims.md", claims_markdown(texts, results, captions, uncertainty_power_table(metrics)))
     write_text(args.root / "claims.json", claims_json(texts, results))
     write_text(args.root / "headline" / "claims.json", verdict_summary(texts, results))
     for claim_id, result in results.items():
@@ -144,7 +157,7 @@ def main_gallery(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPORTS)
     args = parser.parse_args(argv)
     results = load_results(args.root / "claims.json")
-    found, texts = figures(args.root), list(CLAIMS)
+    found, texts = figures(args.root, uncertainty_roles(args.root / "metrics")), list(CLAIMS)
     write_text(args.root / "README.md", gallery_markdown(found, results, texts))
     write_text(args.root / "index.html", gallery_html(found, results, texts))
     print(f"{len(found)} figures in {args.root / 'README.md'} and {args.root / 'index.html'}")

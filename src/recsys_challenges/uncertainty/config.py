@@ -24,11 +24,14 @@ def dataset_stage_parser(prog: str, description: str, out_help: str) -> argparse
 
 @dataclass(frozen=True)
 class SplitParams:
-    """Row fractions of the train and hold-out splits (test gets the rest), and the split's seed."""
+    """Row fractions of the train and hold-out splits (test gets the rest), the split's seed, and
+    what it follows: ``group`` (groups shuffled with the seed) or ``time`` (train the earliest rows,
+    hold-out the next, test the last; the loader must give each row a time)."""
 
     train: float = 0.5
     holdout: float = 0.25
     seed: int = 0
+    by: Literal["group", "time"] = "group"
 
     def __post_init__(self) -> None:
         require(self.train > 0 and self.holdout > 0, "train and holdout fractions must be > 0")

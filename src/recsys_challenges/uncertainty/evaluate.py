@@ -31,8 +31,8 @@ test split; C6 is measured on the test split. Output ``reports/metrics/uncertain
        "informative", "verdict_note"},      # true probabilities as expected positives)
      "c6": {...},                           # the positivity grid of the first seed (below)
      "c7": {"precision_bounds": [b],
-            "recall_gain": {method: {"<b>": mean_ci-shaped, "ci_method": "group_bootstrap"}},
-            "recall": {method: {"<b>": {"estimate", "ci95"}}},
+            "recall_gain": {method: {"<b>": mean_ci-shaped, "se", "mde", "ci_method": "group_bootstrap"}},
+            "recall": {method: {"<b>": {"estimate", "ci95", "se", "mde"}}},
             "test_precision_below_bound": {method: {"<b>": n_seeds}},
             "boundaries": {method: {"<b>": [{"seed", "feasible", "level_edges", "thresholds"}]}},
             "grid": {"<b>": [{"seed", "levels", "bins",   # EW-DPMT's and MIST's grid, per seed
@@ -40,7 +40,13 @@ test split; C6 is measured on the test split. Output ``reports/metrics/uncertain
                               "cv": [{"levels", "rows_per_bin", "bins", "recall", "top_bin_positives",
                                       "admissible"}]}]}},  # per candidate ([] when CV is off)
      "ablations": {estimator: {"summary", "diagnostics", "c6", "c7" (without boundaries)}},
-     "role": {"counts_toward_verdict", "reachable_bounds", "saturated", "underpowered", "notes"},
+     "role": {"counts_toward_verdict", "reachable_bounds", "saturated", "underpowered", "test_rows",
+              "test_positives", "notes",
+              "power": {"c6_mde",                  # C6: the slope's minimum detectable effect (log-odds)
+                        "c6_effect",               # ... against the slope of interest
+                        "c7_mde": {method: {"<b>": mde}}}},  # the smallest relative recall gain the
+                                                   # CI tells from 0, at every bound the single
+                                                   # threshold meets on the hold-out of every seed
      "config": {...}, "data": {...}}
 
 The ``c6`` grid: ``score_bins``, ``levels``, ``seed``, ``score_edges [S - 1]``, and ``[[S x L]]``
@@ -68,7 +74,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from recsys_challenges.config import load_section
 from recsys_challenges.io import write_json
-from recsys_challenges.stats import bootstrap_ci, mean_ci
+from recsys_challenges.stats import bootstrap_draws, mean_ci, minimum_detectable_effect
 from recsys_challenges.uncertainty.boundaries import (
     METHODS,
     Boundary,
@@ -232,10 +238,20 @@ def _seed_mean_recall(selected: np.ndarray, unit_of_positive: np.ndarray, units:
 
 
 def _estimate_and_ci(statistic, everything: np.ndarray, params: EvaluateParams) -> dict:
+    """Estimate, percentile-bootstrap 95% CI, bootstrap standard error ``se`` and the minimum
+    detectable effect ``mde`` (:func:`~recsys_challenges.stats.minimum_detectable_effect`: the
+    smallest true value a CI of this width tells from 0 in 80% of samples)."""
     estimate = statistic(everything)
-    low, high = bootstrap_ci(statistic, len(everything), params.bootstrap_resamples, seed=params.bootstrap_seed)
+    draws = bootstrap_draws(statistic, len(everything), params.bootstrap_resamples, seed=params.bootstrap_seed)
+    low, high = np.quantile(draws, [0.025, 0.975]) if draws.size else (np.nan, np.nan)
     finite = np.isfinite([estimate, low, high]).all()
-    return {"estimate": float(estimate) if np.isfinite(estimate) else None, "ci95": [low, high] if finite else None}
+    se = float(draws.std(ddof=1)) if draws.size > 1 else None
+    return {
+        "estimate": float(estimate) if np.isfinite(estimate) else None,
+        "ci95": [float(low), float(high)] if finite else None,
+        "se": se,
+        "mde": minimum_detectable_effect(se) if se is not None else None,
+    }
 
 
 def _summarise(per_seed: dict[str, dict[str, list[float]]]) -> dict:
@@ -367,6 +383,8 @@ def evaluate_estimator(
             gain_ci[method][key] = {
                 "mean": pooled["estimate"],  # ratio of the seed-mean recalls
                 "ci95": pooled["ci95"],
+                "se": pooled["se"],
+                "mde": pooled["mde"],  # the smallest relative gain this CI tells from 0 (80% power)
                 "n": len(seeds),
                 "values": [v if np.isfinite(v) else None for v in values],
                 "ci_method": "group_bootstrap",
@@ -442,6 +460,16 @@ def dataset_role(block: dict, meta: dict, bounds: list[float], params: EvaluateP
     positives = meta["positives"]["test"]
     saturated = auc >= params.saturated_auc
     underpowered = positives < params.underpowered_positives
+    c6_mde = summary["classifier"]["c6_slope_upper"]["mde"]
+    # C7's power at every bound the single threshold meets on the hold-out of every seed
+    c7_mde = {
+        method: {
+            key: gain["mde"]
+            for key, gain in by_bound.items()
+            if summary[BASELINE].get(f"feasible@{key}", {}).get("mean", 0) == 1.0 and gain["mde"] is not None
+        }
+        for method, by_bound in block["c7"]["recall_gain"].items()
+    }
     notes = []
     if not reachable:
         notes.append("no method reaches any precision bound: excluded from the verdicts")
@@ -449,12 +477,16 @@ def dataset_role(block: dict, meta: dict, bounds: list[float], params: EvaluateP
         notes.append(f"saturated: test AUC {auc:.3f} >= {params.saturated_auc}, a single threshold already separates")
     if underpowered:
         notes.append(f"underpowered: {positives} test positives < {params.underpowered_positives}")
+    if c6_mde is not None and c6_mde > params.c6_effect:
+        notes.append(f"C6 minimum detectable effect {c6_mde:.2f} log-odds > the {params.c6_effect} of interest")
     return {
         "counts_toward_verdict": bool(reachable),
         "reachable_bounds": reachable,
         "saturated": bool(saturated),
         "underpowered": bool(underpowered),
+        "test_rows": meta["rows"]["test"],
         "test_positives": positives,
+        "power": {"c6_mde": c6_mde, "c6_effect": params.c6_effect, "c7_mde": c7_mde},
         "notes": notes,
     }
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 from scipy.special import expit, logit
-from scipy.stats import norm
+
+from recsys_challenges.stats import minimum_detectable_effect
 
 
 def clopper_pearson(positives: np.ndarray, rows: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +224,7 @@ def c6_statistic(
         draws[r] = np.mean(slopes)
     low, high = (float(q) for q in np.quantile(draws, [0.025, 0.975]))
     se = float(draws.std(ddof=1))
-    mde = float((norm.ppf(0.975) + norm.ppf(0.8)) * se)
+    mde = minimum_detectable_effect(se)
     if high < 0:
         outcome = "negative"
     elif low > 0:

@@ -5,7 +5,8 @@ Per dataset: load it through its loader, split train / hold-out / test by group 
 then for every seed: down-sample the training negatives (``negative_keep``), standardise numerics
 with training statistics, train the estimator (``uncertainty.train.estimator``) with Lightning and
 write each hold-out and test row's score and uncertainty, for the headline estimator
-(``uncertainty.train.estimator``) and each ablation (``uncertainty.train.ablations``).
+(``uncertainty.train.estimator``) and each ablation (``uncertainty.train.ablations``). The
+(estimator, seed) runs are independent jobs run by a pool of ``workers`` processes (params.yaml).
 
 Output: ``data/uncertainty/predictions/<dataset>/`` (layout in :mod:`.predictions`).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -35,10 +37,12 @@ from recsys_challenges.uncertainty.datasets import (
     LabelledTable,
     downsample_negatives,
     split_by_group,
+    split_rows,
     standardise,
 )
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, Estimator
 from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, prediction_key, save_predictions
+from recsys_challenges.workers import load_workers, map_jobs
 
 
 class CopiedRows(Dataset):
@@ -146,6 +150,39 @@ def fit_and_predict(
     }
 
 
+@dataclass(frozen=True)
+class TrainJob:
+    """One (estimator, seed) run of a dataset: the arguments of :func:`fit_and_predict`, for a worker
+    process. It seeds itself, so its predictions do not depend on the pool's size."""
+
+    dataset: str
+    spec: DatasetParams
+    estimator: str
+    seed: int
+    train: LabelledTable
+    evaluated: dict[str, LabelledTable]
+    params: TrainParams
+    tracking: TrackingParams
+    trainer_params: TrainerParams = TrainerParams()
+
+
+def run_job(job: TrainJob) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    """Train and predict one job (a module-level function a worker process can be handed); its
+    predictions and its wall seconds."""
+    started = time.perf_counter()
+    config = {"dataset": job.dataset, "seed": job.seed, "estimator": job.estimator,
+              "dataset_params": to_dict(job.spec), "train": to_dict(job.params)}
+    with run_loggers(job.tracking, TECHNIQUE, job.dataset, f"{job.estimator}/seed{job.seed}", config) as loggers:
+        result = fit_and_predict(job.train, job.evaluated, job.params, job.seed, loggers or False, job.trainer_params,
+                                 job.estimator)
+    return result, time.perf_counter() - started
+
+
+def describe_job(job: TrainJob, result: tuple[dict, float], _: float) -> str:
+    """The progress line of one finished job."""
+    return f"{job.dataset} seed {job.seed} {job.estimator}: trained on {len(job.train.labels)} rows in {result[1]:.1f}s"
+
+
 def train_dataset(
     name: str,
     spec: DatasetParams,
@@ -153,12 +190,15 @@ def train_dataset(
     tracking: TrackingParams,
     out: Path,
     trainer_params: TrainerParams = TrainerParams(),
+    workers: int = 1,
 ) -> dict:
     """Run every seed on dataset ``name`` and write the predictions folder ``out`` (rank 0 of a DDP
-    run only: the other processes hold the same predictions); return its meta."""
+    run only: the other processes hold the same predictions); return its meta. The (estimator,
+    seed) jobs run in a pool of ``workers`` processes (:func:`~recsys_challenges.workers.map_jobs`);
+    the predictions are the same for every pool size."""
     table = LOADERS[spec.loader](Path(spec.folder))
     split = spec.split or params.split
-    rows = split_by_group(table.groups, split.train, split.holdout, split.seed)
+    rows = split_rows(table, split, Path(spec.folder))
     splits = {s: table.take(index) for s, index in rows.items()}
     evaluated = {s: splits[s] for s in EVALUATED_SPLITS}
     arrays: dict[str, np.ndarray] = {"seeds": np.array(params.seeds, dtype=np.int64)}
@@ -168,25 +208,22 @@ def train_dataset(
         if evaluated[s].truth is not None:
             arrays[f"{s}_truth"] = evaluated[s].truth
     per_seed = []
-    predictions: dict[str, list[np.ndarray]] = {}
+    jobs = []
     for seed in params.seeds:
         kept = downsample_negatives(splits["train"].labels, spec.negative_keep, np.random.default_rng([seed, 1]))
         train = splits["train"].take(kept)
-        seconds = {}
-        for estimator in params.estimators:
-            started = time.perf_counter()
-            config = {"dataset": name, "seed": seed, "estimator": estimator, "dataset_params": to_dict(spec),
-                      "train": to_dict(params)}
-            with run_loggers(tracking, TECHNIQUE, name, f"{estimator}/seed{seed}", config) as loggers:
-                result = fit_and_predict(train, evaluated, params, seed, loggers or False, trainer_params, estimator)
-            for s, (score, uncertainty) in result.items():
-                predictions.setdefault(prediction_key(estimator, s, "score"), []).append(score)
-                predictions.setdefault(prediction_key(estimator, s, "uncertainty"), []).append(uncertainty)
-            seconds[estimator] = round(time.perf_counter() - started, 1)
-            print(f"{name} seed {seed} {estimator}: trained on {len(kept)} rows in {seconds[estimator]:.1f}s")
-        per_seed.append(
-            {"seed": seed, "train_rows": int(len(kept)), "train_positives": int(train.labels.sum()), "seconds": seconds}
-        )
+        jobs += [TrainJob(name, spec, estimator, seed, train, evaluated, params, tracking, trainer_params)
+                 for estimator in params.estimators]
+        per_seed.append({"seed": seed, "train_rows": int(len(kept)), "train_positives": int(train.labels.sum())})
+    # DDP runs its own processes per job: one job at a time then
+    pool = workers if trainer_params.world_size == 1 else 1
+    results = map_jobs(run_job, jobs, pool, describe_job if rank_zero_only.rank == 0 else None, threads=params.torch_threads)
+    predictions: dict[str, list[np.ndarray]] = {}
+    for job, (result, seconds) in zip(jobs, results, strict=True):  # in seed order, then estimator order
+        for s, (score, uncertainty) in result.items():
+            predictions.setdefault(prediction_key(job.estimator, s, "score"), []).append(score)
+            predictions.setdefault(prediction_key(job.estimator, s, "uncertainty"), []).append(uncertainty)
+        per_seed[params.seeds.index(job.seed)].setdefault("seconds", {})[job.estimator] = round(seconds, 1)
     arrays |= {key: np.stack(values) for key, values in predictions.items()}
     meta = {
         "dataset": name,
@@ -253,6 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     if spec.loader == SCORES:
         meta = given_scores(args.dataset, spec, params, out)
     else:
-        meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params)
+        meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params, load_workers(args.params))
     print(f"{args.dataset}: predictions for {meta['rows']['holdout']} hold-out and {meta['rows']['test']} test rows")
     return 0

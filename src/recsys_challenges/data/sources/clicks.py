@@ -15,6 +15,7 @@ import pandas as pd
 from recsys_challenges.data.formats import TableData
 from recsys_challenges.data.schema import (
     read_csv,
+    read_parquet,
     require_columns,
     require_finite,
     require_in,
@@ -128,10 +129,7 @@ def kddcup2004_protein(raw: Path) -> TableData:
     hold: ``block_id``, ``example_id``, then ``target`` and the features ``4``..``77``.
     """
     path = raw / "bio_train.parquet.brotli"
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several types for a corrupt file
-        raise DataError(f"{path}: unreadable parquet: {error}") from None
+    frame = read_parquet(path)
     features = [str(i) for i in range(4, 78)]
     require_columns(frame, ["EXAMPLE_ID", "BLOCK_ID", "target", *features], path)
     frame = require_integer(frame, ["EXAMPLE_ID", "BLOCK_ID", "target"], path)
