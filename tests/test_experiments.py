@@ -12,13 +12,19 @@ from tests.conftest import BIN, run_checked
 GIT_USER = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
 
-def test_ablation_is_an_experiment_with_params_and_metrics_diffs(tiny_project, tmp_path):
+def committed_copy(tiny_project, folder):
+    """A copy of the reproduced tiny project with everything committed (``dvc exp run`` needs a
+    commit to start from), and the environment that runs its code."""
     work, env, _ = tiny_project
-    copy = tmp_path / "project"
-    shutil.copytree(work, copy, symlinks=True)
-    env = env | GIT_USER | {"PYTHONPATH": str(copy / "src")}
-    run_checked(["git", "add", "-A"], copy, env)
-    run_checked(["git", "commit", "-qm", "tiny profile, reproduced"], copy, env)
+    shutil.copytree(work, folder, symlinks=True)
+    env = env | GIT_USER | {"PYTHONPATH": str(folder / "src")}
+    run_checked(["git", "add", "-A"], folder, env)
+    run_checked(["git", "commit", "-qm", "tiny profile, reproduced"], folder, env)
+    return folder, env
+
+
+def test_ablation_is_an_experiment_with_params_and_metrics_diffs(tiny_project, tmp_path):
+    copy, env = committed_copy(tiny_project, tmp_path / "project")
     profile = [sys.executable, "-m", "recsys_challenges", "profile", "exp", "experiments/ablation_levels_1.yaml"]
     run_checked(profile, copy, env)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from recsys_challenges.report.evidence import ClaimResult
 from recsys_challenges.report.render import VERDICT_CODE, VERDICT_MARK, stability_text
 from recsys_challenges.report.screenshot import find_chromium, rendered_dom
 from tests.conftest import BIN, ROOT, run_checked
-from tests.test_experiments import GIT_USER
+from tests.test_experiments import committed_copy
 
 # the most numbers a headline file may hold per dataset, and any metrics file in all: the tiny
 # project's payload folders also hold the committed default profile's files (as the report reads
@@ -71,12 +70,7 @@ def test_verdict_summary_matches_claims_md_and_claims_json(where, request):
 def test_an_experiment_shows_in_metrics_diff_and_exp_show(tiny_project, tmp_path):
     """One ``-S`` experiment, on a copy of the tiny project, that reruns T3's evaluation with fewer
     bootstrap resamples: the C6 MDE moves, and ``metrics diff`` and ``exp show`` say where."""
-    work, env, _ = tiny_project
-    copy = tmp_path / "project"
-    shutil.copytree(work, copy, symlinks=True)
-    env = env | GIT_USER | {"PYTHONPATH": str(copy / "src")}
-    run_checked(["git", "add", "-A"], copy, env)
-    run_checked(["git", "commit", "-qm", "tiny profile, reproduced"], copy, env)
+    copy, env = committed_copy(tiny_project, tmp_path / "project")
     dvc = str(BIN / "dvc")
     run_checked([dvc, "exp", "run", "--name", "fewer-resamples", "-S", "uncertainty.evaluate.bootstrap_resamples=20"], copy, env)
     diff = json.loads(run_checked([dvc, "metrics", "diff", "HEAD", "fewer-resamples", "--json"], copy, env).stdout)

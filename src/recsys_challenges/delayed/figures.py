@@ -224,6 +224,23 @@ SWEEP_FACTORS = {  # factor -> (panel title, tick label of a value)
 }
 
 
+def _factor_points(sweep: dict[str, Any], factor: str) -> tuple[list[float], list[str], list[dict[str, Any]]]:
+    """A swept factor's values in increasing order, with their sweep points' names and payloads."""
+    order = np.argsort(sweep["factors"][factor]["values"], kind="stable")
+    values = [sweep["factors"][factor]["values"][i] for i in order]
+    names = [sweep["factors"][factor]["points"][i] for i in order]
+    return values, names, [sweep["points"][name] for name in names]
+
+
+def _auc_gains(ax, x: np.ndarray, offsets, lines, points: list[dict[str, Any]], reference: str, **style) -> None:
+    """One error-bar line per (method, label, colour, marker) of ``lines``: its AUC minus the
+    reference's (paired by seed, mean and 95% CI) at each point, shifted by its offset."""
+    for offset, (method, label, colour, marker) in zip(offsets, lines, strict=True):
+        stats = [_interval(p["paired"][reference][method]["auc"]) for p in points]
+        ax.errorbar(x + offset, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
+                    fmt=f"-{marker}", color=colour, label=label, **style)
+
+
 def sweep_figure(sweep: dict[str, Any]):
     """One panel per factor: AUC gain over ES-DFM (paired by seed) at each value, fake-negative share behind."""
     import matplotlib.pyplot as plt
@@ -236,10 +253,7 @@ def sweep_figure(sweep: dict[str, Any]):
               for name in sweep["factors"][f]["points"]]
     for ax, factor in zip(axes[0], factors, strict=True):
         heading, tick = SWEEP_FACTORS[factor]
-        order = np.argsort(sweep["factors"][factor]["values"], kind="stable")
-        values = [sweep["factors"][factor]["values"][i] for i in order]
-        names = [sweep["factors"][factor]["points"][i] for i in order]
-        points = [sweep["points"][name] for name in names]
+        values, names, points = _factor_points(sweep, factor)
         x = np.arange(len(values))
         behind = ax.twinx()
         share = [p["fake_negative_share"]["mean"] for p in points]
@@ -255,10 +269,7 @@ def sweep_figure(sweep: dict[str, Any]):
             behind.set_ylabel("fake negatives / observed negatives (bars)", color="#e6550d")
         ax.set_zorder(behind.get_zorder() + 1)  # the gains in front of the bars
         ax.patch.set_visible(False)
-        for offset, (method, label, colour, marker) in zip((-0.08, 0.08), SWEEP_LINES, strict=True):
-            stats = [_interval(p["paired"][sweep["reference"]][method]["auc"]) for p in points]
-            ax.errorbar(x + offset, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
-                        fmt=f"-{marker}", color=colour, capsize=4, linewidth=1.8, markersize=6, label=label)
+        _auc_gains(ax, x, (-0.08, 0.08), SWEEP_LINES, points, sweep["reference"], capsize=4, linewidth=1.8, markersize=6)
         ax.axhline(0, color="#d62728", linewidth=1.0, label="ES-DFM (no signals)")
         base = names.index(SWEEP_BASE)
         behind.axvspan(base - 0.45, base + 0.45, color="#e0e0e0", alpha=0.6, zorder=0)
@@ -303,16 +314,10 @@ def drift_figure(sweep: dict[str, Any]):
     figure, axes = plt.subplots(1, len(factors), figsize=(5.6 * len(factors), 4.6), squeeze=False, sharey=True)
     for ax, factor in zip(axes[0], factors, strict=True):
         heading, tick = DRIFT_FACTORS[factor]
-        order = np.argsort(sweep["factors"][factor]["values"], kind="stable")
-        values = [sweep["factors"][factor]["values"][i] for i in order]
-        names = [sweep["factors"][factor]["points"][i] for i in order]
-        points = [sweep["points"][name] for name in names]
+        values, names, points = _factor_points(sweep, factor)
         x = np.arange(len(values))
         offsets = np.linspace(-0.15, 0.15, len(lines))
-        for offset, (method, label, colour, marker) in zip(offsets, lines, strict=True):
-            stats = [_interval(p["paired"][sweep["reference"]][method]["auc"]) for p in points]
-            ax.errorbar(x + offset, [s[0] for s in stats], yerr=[[s[1] for s in stats], [s[2] for s in stats]],
-                        fmt=f"-{marker}", color=colour, capsize=3, linewidth=1.6, markersize=5, label=label)
+        _auc_gains(ax, x, offsets, lines, points, sweep["reference"], capsize=3, linewidth=1.6, markersize=5)
         ax.axhline(0, color="#d62728", linewidth=1.0, label="ES-DFM")
         base = names.index(SWEEP_BASE)
         ax.axvspan(base - 0.45, base + 0.45, color="#e0e0e0", alpha=0.6, zorder=0)
