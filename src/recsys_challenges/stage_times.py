@@ -10,8 +10,6 @@ system). :func:`summarise` turns those lines and the whole run's totals into the
 from __future__ import annotations
 
 import json
-import os
-import platform
 import resource
 import time
 from datetime import datetime, timezone
@@ -46,17 +44,6 @@ class StageClock:
             handle.write(json.dumps(line) + "\n")
 
 
-def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` knows."""
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def read_lines(path: Path) -> list[dict[str, Any]]:
     """The stage lines of a ``RECSYS_STAGE_TIMES`` file (none when it is absent)."""
     if not path.exists():
@@ -67,23 +54,18 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 def summarise(lines: list[dict[str, Any]], wall_s: float, cpu_s: float, cores: int, what: str) -> dict[str, Any]:
     """The profile: machine, the run's wall and CPU seconds and its CPU use (CPU seconds over wall x
     cores), and every stage, slowest first."""
+    from recsys_challenges.bench import machine  # here: every stage's entry point imports this module
+
     stages = sorted(lines, key=lambda line: line["wall_s"], reverse=True)
     return {
         "what": what,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "machine": {"cpu": cpu_model(), "cores": cores, "memory_gib": _memory_gib()},
+        "machine": machine() | {"cores": cores},
         "wall_s": round(wall_s, 1),
         "cpu_s": round(cpu_s, 1),
         "cpu_use": round(cpu_s / (wall_s * cores), 3) if wall_s > 0 else None,
         "stages": stages,
     }
-
-
-def _memory_gib() -> float | None:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def render_slowest(profile: dict[str, Any], count: int = 10) -> str:
