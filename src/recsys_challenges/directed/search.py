@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from recsys_challenges.directed.splits import split_edges
 from recsys_challenges.directed.train import quiet_lightning, train_method, validation_set
 from recsys_challenges.io import write_json
 from recsys_challenges.tracking import TrackingParams
+from recsys_challenges.workers import map_jobs
 
 OUTPUT = Path("reports/metrics/directed/search/validation_grid.json")
 AXES = ("learning_rate", "hard_negative_weight", "dim", "weight_decay")  # MethodParams fields
@@ -161,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = [name for name in search.methods if name not in known]
     require(not missing, f"{args.params}: search.methods {missing} are not in directed.methods")
     groups = search.groups()
-    # spawn: fresh interpreters (torch's thread pools do not survive a fork); each result is deterministic
-    with ProcessPoolExecutor(search.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        searched = list(pool.map(search_group, groups, [args.params] * len(groups)))
+    searched = map_jobs(functools.partial(search_group, params_path=args.params), groups, search.workers,
+                        describe=lambda group, _, seconds: f"searched {', '.join(group)} ({seconds:.0f}s)")
     results = {name: rows for group_rows in searched for name, rows in group_rows.items()}
     results = {name: results[name] for name in search.methods}
     best = {m: max(rows, key=lambda row: row["mean_val_mrr"]) for m, rows in results.items()}
