@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from recsys_challenges.stats import bootstrap_ci, bootstrap_draws, mean_ci, minimum_detectable_effect
+from recsys_challenges.stats import (
+    bootstrap_ci,
+    bootstrap_draws,
+    by_key,
+    ci_or_none,
+    mean_ci,
+    minimum_detectable_effect,
+    summarise_seeds,
+)
 
 
 def test_mean_ci_by_hand():
@@ -36,3 +44,17 @@ def test_bootstrap_draws_are_the_ones_the_ci_takes_its_percentiles_from():
     draws = bootstrap_draws(lambda idx: values[idx].mean(), 4, 200, seed=3)
     assert draws.shape == (200,)
     assert bootstrap_ci(lambda idx: values[idx].mean(), 4, 200, seed=3) == pytest.approx(np.quantile(draws, [0.025, 0.975]))
+
+
+def test_ci_or_none_is_none_when_a_seed_is_undefined():
+    assert ci_or_none([0.5, None, 0.7]) is None
+    assert ci_or_none([1.0, 3.0])["mean"] == 2.0
+
+
+def test_summarise_seeds_keeps_key_order_and_drops_keys_undefined_on_a_seed():
+    per_seed = [{"mrr": 0.2, "auc": float("nan"), "hit": 1.0}, {"mrr": 0.4, "auc": 0.5, "hit": 3.0}]
+    assert by_key(per_seed)["hit"] == [1.0, 3.0] and list(by_key(per_seed)) == ["mrr", "auc", "hit"]
+    summary = summarise_seeds(by_key(per_seed))
+    assert list(summary) == ["mrr", "hit"]
+    assert summary["hit"]["mean"] == 2.0 and summary["hit"]["values"] == [1.0, 3.0]
+    assert summary["mrr"]["mean"] == pytest.approx(0.3)

@@ -6,7 +6,7 @@ methods' values can be paired) and their :func:`mean_ci` summary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -36,6 +36,22 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, object]:
         half = _t_quantile(0.5 + level / 2, n - 1) * std / float(np.sqrt(n))
         interval = [mean - half, mean + half]
     return {"mean": mean, "std": std, "n": n, "ci95": interval, "values": [float(v) for v in array]}
+
+
+def ci_or_none(values: Sequence[float | None]) -> dict[str, object] | None:
+    """:func:`mean_ci` of per-seed values, or None if any seed's value is undefined (None)."""
+    return None if any(v is None for v in values) else mean_ci(values)
+
+
+def summarise_seeds(values_by_key: Mapping[str, Sequence[float]]) -> dict[str, dict[str, object]]:
+    """``{key: mean_ci}`` of per-seed value lists, in the mapping's key order; a key with a non-finite
+    value on some seed is left out (a metric undefined on that seed's split)."""
+    return {key: mean_ci(values) for key, values in values_by_key.items() if np.isfinite(values).all()}
+
+
+def by_key(per_seed: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """``[{key: value}]`` (one dict per seed) as ``{key: [value per seed]}``, in the first seed's key order."""
+    return {key: [values[key] for values in per_seed] for key in per_seed[0]}
 
 
 def bootstrap_ci(

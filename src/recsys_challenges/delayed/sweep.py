@@ -66,7 +66,7 @@ from recsys_challenges.delayed.config import (
 )
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import write_json
-from recsys_challenges.stats import mean_ci
+from recsys_challenges.stats import ci_or_none, mean_ci
 from recsys_challenges.workers import load_workers, map_jobs
 
 SWEEP_FILE = train.METRICS_ROOT / "sweep.json"
@@ -137,7 +137,7 @@ def point_payload(point: RegimePoint, replicates: dict[int, dict[str, Any]]) -> 
         "fake_negative_share": mean_ci([replicates[s]["protocol"]["fake_negative_share"] for s in seeds]),
         "test_conversion_rate": mean_ci([replicates[s]["protocol"]["test_conversion_rate"] for s in seeds]),
         "test_clicks": [replicates[s]["protocol"]["test_clicks"] for s in seeds],
-        "summary": {name: {m: train.ci_or_none([per_seed[seed, name][m] for seed in seeds])
+        "summary": {name: {m: ci_or_none([per_seed[seed, name][m] for seed in seeds])
                            for m in train.SUMMARY_METRICS} for name in names},
         "paired": {SWEEP_REFERENCE: train.paired_by_seed(per_seed, seeds, names)[SWEEP_REFERENCE]},
     }

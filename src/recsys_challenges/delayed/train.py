@@ -68,7 +68,7 @@ from recsys_challenges.distributed import TrainerParams, shard
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.io import progress, write_json
 from recsys_challenges.sparse_ddp import average_sparse_gradients, keep_sparse_out_of_ddp
-from recsys_challenges.stats import mean_ci
+from recsys_challenges.stats import ci_or_none, mean_ci
 from recsys_challenges.tracking import TrackingParams, run_loggers
 from recsys_challenges.workers import load_workers, map_jobs
 
@@ -530,11 +530,6 @@ def _safe_average(values: list[float | None], rows: list[int]) -> float | None:
         return stream_average(values, rows)
     except ValueError:  # no slot with both classes
         return None
-
-
-def ci_or_none(values: list[float | None]) -> dict[str, Any] | None:
-    """``mean_ci`` of per-seed values, or None if any seed's value is undefined."""
-    return None if any(v is None for v in values) else mean_ci(values)
 
 
 PAIRED_REFERENCES = ("esdfm", "esdfm_unit", "vanilla")

@@ -42,7 +42,8 @@ import torch
 
 from recsys_challenges.config import require
 from recsys_challenges.directed import config as cfg
-from recsys_challenges.directed.evaluate import evaluate_seed, summarise
+from recsys_challenges.directed.evaluate import evaluate_seed
+from recsys_challenges.stats import by_key, summarise_seeds
 from recsys_challenges.directed.sampling import expected_adjacency
 from recsys_challenges.directed.splits import EdgeSplit
 from recsys_challenges.directed.train import TrainJob, describe_run, method_relations, quiet_lightning, run_job, validation_set
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": "planted_two_hop",
         "data_kind": "simulated",
         "seeds": experiment.seeds,
-        "summary": {m: summarise([run[m] for run in overall_runs]) for m in overall_runs[0]},
+        "summary": {m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in overall_runs[0]},
         "selection": {
             name: {key: [record[key] for record in runs] for key in ("selected_epoch", "val_mrr", "epochs_run", "budget_bound")}
             for name, runs in records.items()

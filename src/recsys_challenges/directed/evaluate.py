@@ -65,7 +65,7 @@ from recsys_challenges.directed.splits import EdgeSplit, one_way
 from recsys_challenges.directed.train import OUTPUT_ROOT
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import write_json
-from recsys_challenges.stats import mean_ci
+from recsys_challenges.stats import by_key, summarise_seeds
 
 METRICS_ROOT = Path("reports/metrics/directed")
 POPULARITY = "popularity"
@@ -187,15 +187,6 @@ def evaluate_seed(
     return overall, by_bucket, info
 
 
-def summarise(per_seed: list[dict]) -> dict:
-    """``{key: mean_ci}`` over seeds of ``[{key: value}]``; keys with a NaN in some seed are left out."""
-    keys = per_seed[0].keys()
-    return {
-        key: mean_ci([values[key] for values in per_seed])
-        for key in keys
-        if all(np.isfinite(values[key]) for values in per_seed)
-    }
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recsys_challenges directed-evaluate", description=__doc__.splitlines()[0])
@@ -242,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": args.dataset,
         "data_kind": read_meta(PREPARED_ROOT / args.dataset).get("data_kind", "real"),  # "user": prepare-local
         "seeds": experiment.seeds,
-        "summary": {m: summarise([run[m] for run in overall_runs]) for m in all_methods},
+        "summary": {m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in all_methods},
         "by_degree": {
-            m: {b: summarise([run[m][b] for run in bucket_runs]) for b in names} for m in all_methods
+            m: {b: summarise_seeds(by_key([run[m][b] for run in bucket_runs])) for b in names} for m in all_methods
         },
         "degree_buckets": {
             b: {key: [info[b][key] for info in info_runs] for key in info_runs[0][b]} for b in names

@@ -74,7 +74,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from recsys_challenges.config import load_section
 from recsys_challenges.io import write_json
-from recsys_challenges.stats import bootstrap_draws, mean_ci, minimum_detectable_effect
+from recsys_challenges.stats import bootstrap_draws, mean_ci, minimum_detectable_effect, summarise_seeds
 from recsys_challenges.uncertainty.boundaries import (
     METHODS,
     Boundary,
@@ -254,13 +254,6 @@ def _estimate_and_ci(statistic, everything: np.ndarray, params: EvaluateParams) 
     }
 
 
-def _summarise(per_seed: dict[str, dict[str, list[float]]]) -> dict:
-    return {
-        method: {metric: mean_ci(values) for metric, values in metrics.items() if np.isfinite(values).all()}
-        for method, metrics in per_seed.items()
-    }
-
-
 def evaluate_estimator(
     arrays: dict[str, np.ndarray],
     meta: dict,
@@ -355,7 +348,7 @@ def evaluate_estimator(
             for bound, ceiling in zip(bounds, ceilings, strict=True):
                 diagnostics.setdefault(f"ceiling@{bound_key(bound)}", []).append(ceiling)
 
-    summary = _summarise(per_seed)
+    summary = {method: summarise_seeds(metrics) for method, metrics in per_seed.items()}
     bins_c6 = params.c6_score_bins
     summary["classifier"]["c6_slope_upper"] = c6_statistic(
         scores_t, uncertainties_t, test_labels, arrays["test_groups"], bins_c6, bins_c6 // 2,
