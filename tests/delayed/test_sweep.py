@@ -20,6 +20,7 @@ from recsys_challenges.delayed.config import (
     SweepParams,
     TrainParams,
 )
+from recsys_challenges.delayed.results import SweepResult
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.plotting import save_png, setup
 from recsys_challenges.report.evidence import load_metrics
@@ -98,10 +99,10 @@ def tiny_sweep(tmp_path_factory):
     spec = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=10_000, days=3.0))
     protocol = ProtocolParams(stream_start_hours=30.0, stream_hours=7.0, waiting_hours=[1.0])
     model = ModelParams(hash_bits=8, hidden=[8], aux_hidden=[4])
-    payload = sweep.run_sweep(params, taobao_like_calibration(), spec, protocol, model, TrainParams(aux_epochs=2),
-                              workers=2)
+    result = sweep.run_sweep(params, taobao_like_calibration(), spec, protocol, model, TrainParams(aux_epochs=2),
+                             workers=2)
     path = tmp_path_factory.mktemp("sweep") / "sweep.json"
-    path.write_text(json.dumps(payload))
+    path.write_text(json.dumps(result.to_json()))
     return path
 
 
@@ -127,6 +128,16 @@ def test_tiny_sweep_writes_the_schema_the_figure_reads(tiny_sweep):
     figure = figures.sweep_figure(payload)
     assert len(figure.axes) == 2 * 4  # one panel per C5 factor, each with its fake-negative axis behind
     assert len(figures.drift_figure(payload).axes) == 2  # one panel per drift factor
+
+
+def test_sweep_result_round_trips_its_json(tiny_sweep):
+    payload = json.loads(tiny_sweep.read_text())
+    assert "wall_s" not in payload  # the stage adds it
+    result = SweepResult.from_json(payload)
+    assert result.to_json() == payload and result.points["base"].regime == payload["points"]["base"]["regime"]
+    result.wall_s = 12.5
+    timed = result.to_json()
+    assert timed["wall_s"] == 12.5 and SweepResult.from_json(timed).to_json() == timed
 
 
 def _stats(mean: float, half: float) -> dict:

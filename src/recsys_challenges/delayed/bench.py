@@ -1,4 +1,4 @@
-"""``delayed-bench`` stage: cost of the importance weights, and of streaming a large simulated log.
+"""Benchmarks of T2 (stage ``delayed-bench``): cost of the importance weights, and of streaming a large simulated log.
 
 1. **Streaming.** Simulate ``delayed.bench.stream_rows`` clicks (``--rows`` overrides it, up to
    2e7) with the simulator of dataset ``sim`` (``delayed.datasets.sim``) into a temporary table, chunk by
@@ -10,7 +10,7 @@
    plain BCE on the same events and the same network; rows per second of process CPU time
    (median of ``repeats`` interleaved rounds; CPU time, unlike wall time, does not count the
    time other jobs hold the cores) and the overhead ratio ``time(weighted) / time(plain BCE)``.
-3. **Training harness** (``harness_throughput``). Examples/s of one epoch of ``train.fit`` (the
+3. **Training harness** (``harness_throughput``). Examples/s of one epoch of ``loop.fit`` (the
    Fabric loop that pretrains the CVR model, as ``pretrain_cvr`` calls it; no hold-out, so no early
    stopping; no loggers: they log once per epoch) on the stream's first ``throughput_rows``
    pretraining clicks, against a plain PyTorch loop of the same network copy, optimisers, loss and
@@ -28,7 +28,6 @@ the real Taobao conversion table of the default pipeline (``dvc repro delayed_co
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import platform
@@ -46,7 +45,8 @@ import numpy as np
 import torch
 
 from recsys_challenges.config import load_section
-from recsys_challenges.delayed import build, conversions, stream, train
+from recsys_challenges.delayed import build, conversions, stream
+from recsys_challenges.delayed.experiment import run
 from recsys_challenges.delayed.config import (
     BenchParams,
     ConversionParams,
@@ -55,10 +55,20 @@ from recsys_challenges.delayed.config import (
     ProtocolParams,
     TrainParams,
 )
+from recsys_challenges.delayed.loop import (
+    Context,
+    Features,
+    Learner,
+    Loss,
+    bce_head,
+    fit,
+    new_net,
+    one_process,
+    signal_view,
+    step_tensors,
+)
 from recsys_challenges.delayed.methods import methods
 from recsys_challenges.delayed.models import optimizers
-from recsys_challenges.errors import ConfigError
-from recsys_challenges.io import write_json
 from recsys_challenges.rounds import interleaved_rounds, median_ratio, throughput_ratio
 
 BENCH_FILE = Path("reports/bench/delayed.json")
@@ -98,14 +108,14 @@ def timed_stream(folder: Path, dataset: str, settings: Settings) -> dict[str, An
     """Stream the table in ``folder`` through the protocol with ``STREAMED_METHODS`` and the first seed."""
     single = replace(settings.train, methods=STREAMED_METHODS, seeds=settings.train.seeds[:1])
     started = time.perf_counter()
-    payload = train.run(folder, dataset, settings.spec, settings.protocol, settings.model, single, None)
+    result = run(folder, dataset, settings.spec, settings.protocol, settings.model, single, None)
     stream_s = time.perf_counter() - started
     return {
         "stream_s": stream_s,
-        "stream_events_per_s": payload["protocol"]["test_clicks"] * len(STREAMED_METHODS) / max(stream_s, 1e-9),
+        "stream_events_per_s": result.protocol.test_clicks * len(STREAMED_METHODS) / max(stream_s, 1e-9),
         "methods": single.methods,
-        "steps": payload["protocol"]["steps"],
-        "pcaw_auc": payload["summary"]["pcaw"]["auc"]["mean"],
+        "steps": result.protocol.steps,
+        "pcaw_auc": result.summary["pcaw"]["auc"]["mean"],
     }
 
 
@@ -155,9 +165,9 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
     """Rows/s of one training pass per method on the same events, and the overhead over plain BCE."""
     meta = conversions.read_meta(folder)
     timeline = stream.make_timeline(meta, protocol)
-    view = train.signal_view(meta)
-    context = train.Context(model, replace(train_params, stream_passes=1), protocol, timeline, train.Features(model.hash_bits),
-                            len(meta["signal_kinds"]), batch_size, view, train.one_process())
+    view = signal_view(meta)
+    context = Context(model, replace(train_params, stream_passes=1), protocol, timeline, Features(model.hash_bits),
+                      len(meta["signal_kinds"]), batch_size, view, one_process())
     line = stream.Line(partial(stream.elapsed_window, elapsed_s=protocol.elapsed_window_s), view(meta["signal_strengths"][0]))
     steps = stream.protocol(folder, timeline, {"events": line}, context.kinds)
     next(steps)  # the pretraining data: not needed to time one training pass
@@ -171,18 +181,18 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
     events = batch.clicks
     catalogue = methods(["vanilla", *TIMED_METHODS], protocol)
     families = tuple(sorted({f for m in catalogue.values() for f in m.aux}))
-    tensors = train.step_tensors(context, batch, families)
+    tensors = step_tensors(context, batch, families)
     torch.manual_seed(0)
-    base = train.new_net(context, events, 0, 1, model.hidden)
-    aux_nets = {f: train.new_net(context, events, tensors.aux_dense[f].shape[1] - events.numeric.shape[1], 2,
-                                  model.aux_hidden).eval() for f in families}
+    base = new_net(context, events, 0, 1, model.hidden)
+    aux_nets = {f: new_net(context, events, tensors.aux_dense[f].shape[1] - events.numeric.shape[1], 2,
+                           model.aux_hidden).eval() for f in families}
 
     lines = {"plain_bce": catalogue["vanilla"]} | {name: catalogue[name] for name in TIMED_METHODS}
 
     def arm(method):
         def prepare(round_index: int):
-            learner = train.Learner(copy.deepcopy(base), method, {f: aux_nets[f] for f in method.aux}, context, 0,
-                                    round_index)
+            learner = Learner(copy.deepcopy(base), method, {f: aux_nets[f] for f in method.aux}, context, 0,
+                              round_index)
             return lambda: learner.train_step(tensors, 0)
         return prepare
 
@@ -199,9 +209,9 @@ def throughput_benchmark(folder: Path, protocol: ProtocolParams, model: ModelPar
     return results
 
 
-def plain_fit(net: torch.nn.Module, tensors: dict[str, torch.Tensor], loss: train.Loss, context: train.Context,
+def plain_fit(net: torch.nn.Module, tensors: dict[str, torch.Tensor], loss: Loss, context: Context,
               seed: int) -> None:
-    """One epoch of ``train.fit``'s minibatches (same seeded order, loss and optimisers) in a plain loop."""
+    """One epoch of ``loop.fit``'s minibatches (same seeded order, loss and optimisers) in a plain loop."""
     steps = optimizers(net, context.train.lr, context.train.weight_decay)
     order = torch.randperm(int(tensors["dense"].shape[0]), generator=torch.Generator().manual_seed(seed))
     net.train()
@@ -218,30 +228,30 @@ def plain_fit(net: torch.nn.Module, tensors: dict[str, torch.Tensor], loss: trai
 
 def harness_throughput(folder: Path, protocol: ProtocolParams, model: ModelParams, train_params: TrainParams,
                        batch_size: int, rows: int, repeats: int) -> dict[str, Any]:
-    """Examples/s of one epoch of ``train.fit`` (the Fabric loop that pretrains the CVR model, as
+    """Examples/s of one epoch of ``loop.fit`` (the Fabric loop that pretrains the CVR model, as
     ``pretrain_cvr`` calls it, no hold-out) against a plain PyTorch loop of the same network copy,
     optimisers, loss and minibatch order, on the first ``rows`` pretraining clicks of the table in
     ``folder``; interleaved rounds, median (:func:`recsys_challenges.rounds.throughput_ratio`)."""
     meta = conversions.read_meta(folder)
     timeline = stream.make_timeline(meta, protocol)
-    context = train.Context(model, train_params, protocol, timeline, train.Features(model.hash_bits),
-                            len(meta["signal_kinds"]), batch_size, train.signal_view(meta), train.one_process())
+    context = Context(model, train_params, protocol, timeline, Features(model.hash_bits),
+                      len(meta["signal_kinds"]), batch_size, signal_view(meta), one_process())
     pretraining = next(stream.protocol(folder, timeline, {}, context.kinds))
     clicks = pretraining.clicks.take(np.arange(min(rows, len(pretraining.clicks))))
     categorical, dense = context.features(clicks)
     label = torch.from_numpy((clicks.conversion_ts != conversions.NEVER).astype(np.float32))
     tensors = {"categorical": categorical, "dense": dense, "label": label}
     torch.manual_seed(0)
-    base = train.new_net(context, clicks, 0, 1, model.hidden)
+    base = new_net(context, clicks, 0, 1, model.hidden)
     base.init_output_bias([float(label.mean())])
 
     def package(round_index: int):
         net = copy.deepcopy(base)
-        return lambda: train.fit(net, tensors, train._bce_head, 1, context, round_index, [], "bench")
+        return lambda: fit(net, tensors, bce_head, 1, context, round_index, [], "bench")
 
     def plain(round_index: int):
         net = copy.deepcopy(base)
-        return lambda: plain_fit(net, tensors, train._bce_head, context, round_index)
+        return lambda: plain_fit(net, tensors, bce_head, context, round_index)
 
     times = interleaved_rounds({"package": package, "plain": plain}, repeats)
     return {"path": "delayed.train.fit (the Fabric loop of pretrain_cvr: one epoch, no hold-out, no loggers)",
@@ -252,26 +262,17 @@ def harness_throughput(folder: Path, protocol: ProtocolParams, model: ModelParam
             "target_ratio_min": TARGET_HARNESS_RATIO} | throughput_ratio(len(clicks), times)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--rows", type=int, default=None, help="simulated rows to stream (default delayed.bench.stream_rows)")
-    parser.add_argument("--out", type=Path, default=BENCH_FILE)
-    args = parser.parse_args(argv)
-    settings = Settings.load(args.params)
-    bench = settings.bench
-    if args.rows is not None:
-        bench = replace(bench, stream_rows=args.rows)  # validated again by the dataclass
-    if settings.spec.simulator is None:
-        raise ConfigError(f"delayed.datasets.{BENCH_DATASET}: the benchmark needs a simulated dataset there")
+def run_bench(settings: Settings, bench: BenchParams, scratch: Path | None) -> dict[str, Any]:
+    """The ``delayed.json`` payload: the three benchmarks over one simulated table in a temporary
+    folder under ``scratch`` (None: the system's)."""
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory(prefix="delayed-bench-", dir=args.out.parent if args.out.parent.exists() else None) as tmp:
+    with tempfile.TemporaryDirectory(prefix="delayed-bench-", dir=scratch) as tmp:
         streamed = stream_benchmark(settings, bench.stream_rows, Path(tmp))
         speed = throughput_benchmark(Path(tmp), settings.protocol, settings.model, settings.train,
                                      settings.spec.batch_size, bench.throughput_rows, bench.repeats)
         harness = harness_throughput(Path(tmp), settings.protocol, settings.model, settings.train,
                                      settings.spec.batch_size, bench.throughput_rows, bench.repeats)
-    payload = {
+    return {
         "technique": "delayed",
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "torch": torch.__version__},
@@ -279,10 +280,3 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": speed | {"target_overhead_ratio_max": 1.3},
         "harness_throughput": harness,
     }
-    write_json(args.out, payload)
-    print(f"streamed {streamed['rows']} rows in {streamed['total_s']:.0f}s (simulate {streamed['simulate_s']:.0f}s), "
-          f"peak RSS {streamed['peak_rss_gib']:.2f} GiB; plain BCE {speed['plain_bce']['rows_per_s']:.0f} rows/s; "
-          + ", ".join(f"{m} x{speed[m]['overhead_ratio']:.2f}" for m in TIMED_METHODS))
-    print(f"training harness: fit {harness['package']['examples_per_s']:.0f} examples/s, plain loop "
-          f"{harness['plain']['examples_per_s']:.0f}: ratio {harness['ratio']:.2f}")
-    return 0

@@ -1,6 +1,6 @@
-"""``delayed-conversions`` stage: build one dataset's conversion table (schema in ``delayed.conversions``).
+"""Building one dataset's conversion table (schema in ``delayed.conversions``): the work of ``delayed-conversions``.
 
-The dataset's ``builder`` (params ``delayed.datasets.<name>.builder``) picks the function:
+The dataset's ``builder`` (params ``delayed.datasets.<name>.builder``) picks the function of :data:`BUILDERS`:
 
 * ``taobao_events``: from a prepared Taobao UserBehavior log (``data/prepared/<name>``);
 * ``event_log``: from a user's event log prepared by ``prepare-local`` (parser ``event_log``);
@@ -8,20 +8,21 @@ The dataset's ``builder`` (params ``delayed.datasets.<name>.builder``) picks the
 * ``simulator``: calibrate the simulator on another conversion table (``input``), print the fitted
   rates, and write a simulated stream of ``rows`` clicks chunk by chunk.
 
-Output: ``data/delayed/conversions/<name>/`` (written atomically).
+The simulator's pieces serve the stream, the sweep and the bench too: :func:`calibrate_on` (the
+rates fitted on a table), :func:`regime` (with a dataset's overrides), :func:`simulator_for` and
+:func:`write_simulation` (a simulated stream written chunk by chunk).
+
+Output: ``data/delayed/conversions/<name>/`` (written atomically by :mod:`.stage`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from recsys_challenges.config import load_section
 from recsys_challenges.data.formats import load_table as load_prepared
 from recsys_challenges.data.simulate.conversion_stream import (
     Calibration,
@@ -31,9 +32,9 @@ from recsys_challenges.data.simulate.conversion_stream import (
     keep_signals,
 )
 from recsys_challenges.delayed import conversions
-from recsys_challenges.delayed.config import ConversionParams, DatasetSpec, SimulatorParams
+from recsys_challenges.delayed.config import DatasetSpec, SimulatorParams
 from recsys_challenges.errors import DataError
-from recsys_challenges.io import atomic_dir, progress
+from recsys_challenges.io import progress
 
 
 def build_taobao(spec: DatasetSpec, window_s: int, out: Path) -> dict[str, Any]:
@@ -138,21 +139,3 @@ BUILDERS: dict[str, Callable[[DatasetSpec, int, Path], dict[str, Any]]] = {
     "criteo_conversion_logs": build_criteo,
     "simulator": build_simulator,
 }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-conversions", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a key of delayed.datasets in params.yaml")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=None, help="default data/delayed/conversions/<dataset>")
-    args = parser.parse_args(argv)
-    spec = load_section(DatasetSpec, f"delayed.datasets.{args.dataset}", args.params)
-    window_s = load_section(ConversionParams, "delayed.conversions", args.params).window_s
-    started = time.perf_counter()
-    with atomic_dir(args.out or conversions.CONVERSIONS_ROOT / args.dataset) as tmp:
-        meta = BUILDERS[spec.builder](spec, window_s, tmp)
-    stats = meta["stats"]
-    print(f"conversion table {args.dataset!r} ({spec.builder}) in {time.perf_counter() - started:.1f}s: "
-          f"{stats['clicks']} clicks, {stats['conversions']} conversions ({stats['conversion_rate']:.4f}), "
-          f"{stats['signals']} signals; delay quantiles (h) {stats['delay_quantiles_hours']}")
-    return 0

@@ -1,4 +1,4 @@
-"""``delayed-figures`` stage: the figures of claims C4 and C5 from the metrics files.
+"""The figures of claims C4 and C5 from the metrics files (stage ``delayed-figures``).
 
 Reads ``reports/metrics/delayed/<dataset>.json`` for every dataset of ``delayed.datasets`` and
 writes ``reports/figures/delayed/``:
@@ -22,20 +22,17 @@ Real and simulated data are always in separate, labelled panels.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recsys_challenges.config import read_yaml
 from recsys_challenges.delayed.config import SWEEP_BASE
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir
 from recsys_challenges.plotting import save_png, setup
 
-METRICS_ROOT = Path("reports/metrics/delayed")
 FIGURES_ROOT = Path("reports/figures/delayed")
 LABELS = {"auc": "AUC", "pr_auc": "PR-AUC (average precision)", "nll": "NLL", "ri_auc": "RI of AUC",
           "ri_nll": "RI of NLL", "ri_pr_auc": "RI of PR-AUC"}
@@ -360,22 +357,14 @@ def load_payloads(datasets: list[str], root: Path) -> list[dict[str, Any]]:
     return sorted(payloads, key=lambda p: p["data_kind"] != "real")  # real data first
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-figures", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", type=Path, default=METRICS_ROOT)
-    parser.add_argument("--out", type=Path, default=FIGURES_ROOT)
-    args = parser.parse_args(argv)
-    datasets = list(read_yaml(Path(args.params)).get("delayed", {}).get("datasets", {}))
-    if not datasets:
-        raise DataError(f"{args.params}: delayed.datasets is empty")
-    payloads = load_payloads(datasets, args.metrics)
+def write_figures(payloads: list[dict[str, Any]], sweep_file: Path, out: Path) -> list[str]:
+    """Every figure of ``FIGURES`` from the stream payloads, and the two of ``sweep_file``'s sweep,
+    into ``out`` (written atomically); returns their file names."""
     setup()
-    with atomic_dir(args.out) as tmp:
+    with atomic_dir(out) as tmp:
         for name, draw in FIGURES.items():
             save_png(draw(payloads), tmp / name)
-        sweep = load_sweep(args.metrics / "sweep.json")
+        sweep = load_sweep(sweep_file)
         save_png(sweep_figure(sweep), tmp / SWEEP_FIGURE)
         save_png(drift_figure(sweep), tmp / DRIFT_FIGURE)
-    print(f"wrote {', '.join([*FIGURES, SWEEP_FIGURE, DRIFT_FIGURE])} to {args.out}")
-    return 0
+    return [*FIGURES, SWEEP_FIGURE, DRIFT_FIGURE]

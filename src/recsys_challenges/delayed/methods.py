@@ -40,14 +40,17 @@ esdfm`` the most any signal-aware weight can add (C5's ceiling).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import torch
 
 from recsys_challenges.delayed import stream
 from recsys_challenges.delayed import weights as w
-from recsys_challenges.delayed.config import ProtocolParams
+from recsys_challenges.delayed.auxiliary import FAMILIES
+from recsys_challenges.delayed.config import ProtocolParams, TrainParams
+from recsys_challenges.errors import ConfigError
 
 
 @dataclass
@@ -134,3 +137,24 @@ def waiting_name(hours: float) -> str:
 
 def sweep_name(strength: float) -> str:
     return f"pcaw@{strength:g}"
+
+
+def stream_lines(meta: dict[str, Any], train: TrainParams, protocol: ProtocolParams) -> dict[str, Method]:
+    """The lines that run on the conversion table of ``meta``: the methods of ``train.methods`` plus,
+    on a simulator, ``pcaw`` at each sweep strength.
+
+    On a simulator every line that reads signals sees those of the main strength (the sweep lines
+    their own); ``esdfm_true`` needs the simulator's truth and is dropped on real data.
+    """
+    lines = methods(train.methods, protocol)
+    window_h = meta["window_s"] / 3600
+    if max(protocol.waiting_hours) > window_h and "waiting" in train.methods:
+        raise ConfigError(f"delayed.protocol.waiting_hours: waiting longer than the window ({window_h:g} h) gains nothing")
+    if meta["data_kind"] != "simulated":
+        return {name: m for name, m in lines.items() if not m.truth}
+    main, *sweep = meta["signal_strengths"]
+    lines = {name: replace(m, signal_strength=main) if any(FAMILIES[f].signals for f in m.aux) else m
+             for name, m in lines.items()}
+    if "pcaw" in lines:
+        lines |= {sweep_name(s): replace(lines["pcaw"], signal_strength=s) for s in sweep}
+    return lines

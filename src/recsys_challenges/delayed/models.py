@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+PREDICT_BATCH = 65_536  # rows per forward pass at inference
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # multiplicative hashing constant (2^64 / golden ratio)
 
 
@@ -122,3 +123,18 @@ def optimizers(net: HashedMLP, lr: float, weight_decay: float, embedding_lr: flo
     """
     return [LazyAdam(list(net.embedding.parameters()), lr=lr if embedding_lr is None else embedding_lr),
             torch.optim.Adam(net.mlp.parameters(), lr=lr, weight_decay=weight_decay)]
+
+
+@torch.no_grad()
+def batched_logits(net: HashedMLP, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``net``'s logits ``(n, heads)`` in evaluation mode, in batches of ``PREDICT_BATCH`` rows."""
+    net.eval()
+    out = [net(categorical[i:i + PREDICT_BATCH], dense[i:i + PREDICT_BATCH])
+           for i in range(0, categorical.shape[0], PREDICT_BATCH)]
+    return torch.cat(out) if out else torch.zeros(0, net.mlp[-1].out_features)
+
+
+@torch.no_grad()
+def predict(net: HashedMLP, categorical: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """Sigmoid of every head, ``(n, heads)``, in large batches."""
+    return torch.sigmoid(batched_logits(net, categorical, dense))

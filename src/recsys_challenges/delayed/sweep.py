@@ -1,4 +1,4 @@
-"""``delayed-sweep`` stage: simulated regimes as a sweep, one factor at a time around a base regime.
+"""Simulated regimes as a sweep, one factor at a time around a base regime: the work of ``delayed-sweep``.
 
 Where can pre-conversion signals help the importance weights (claim C5)? Never by more than the
 fake negatives allow: the clicks observed negative at ES-DFM's elapsed window c (Yang et al., AAAI
@@ -21,42 +21,28 @@ factors move the simulator's campaigns (field ``C1``, formulas in
 
 Every point reuses the simulator of ``delayed.datasets.sim`` (calibrated on the Taobao table, with
 the point's overrides: :func:`recsys_challenges.delayed.build.regime`) and the stream of
-``delayed-stream`` (:func:`recsys_challenges.delayed.train.run`) with the methods of
+``delayed-stream`` (:func:`recsys_challenges.delayed.experiment.run_simulated`) with the methods of
 ``delayed.sweep.methods``. Each seed is one replicate: a stream simulated with that seed and a
 model trained with it, so the 95% CIs over seeds cover both the data and the training. The
 replicates are the jobs of a pool of ``workers`` processes (:mod:`recsys_challenges.workers`); each
 seeds itself, so the file does not depend on the pool's size.
 
-Output ``reports/metrics/delayed/sweep.json`` (``"layout": "regime_sweep"``; the claim rules read
-only the per-stream files and skip it):
-
-* ``base`` (the centre regime), ``factors[factor]`` = ``{"values", "points"}`` (the point name of
-  each value, ``"base"`` at the base's value), ``seeds``, ``rows``, ``methods``, ``reference``;
-* ``points[name]``: ``regime`` (its five fields), ``fake_negative_share`` and
-  ``test_conversion_rate`` (``mean_ci`` over seeds), ``summary[method][metric]`` and
-  ``paired["esdfm"][method][metric]`` (method minus ES-DFM, paired by seed; ``pcaw_oracle`` minus
-  ES-DFM is the ceiling of any signal-aware weight) with metrics AUC, PR-AUC, NLL, mean prediction
-  and calibration bias;
-* ``wall_s``: the stage's wall time.
+Output ``reports/metrics/delayed/sweep.json``: :class:`~recsys_challenges.delayed.results.SweepResult`
+(``"layout": "regime_sweep"``; the claim rules read only the per-stream files and skip it).
 """
 
 from __future__ import annotations
 
-import argparse
-import time
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from recsys_challenges.config import load_section
 from recsys_challenges.data.simulate.conversion_stream import Calibration
-from recsys_challenges.delayed import build, train
+from recsys_challenges.delayed import build
 from recsys_challenges.delayed.config import (
     SWEEP_BASE,
     SWEEP_REFERENCE,
-    ConversionParams,
     DatasetSpec,
     ModelParams,
     ProtocolParams,
@@ -64,14 +50,13 @@ from recsys_challenges.delayed.config import (
     SweepParams,
     TrainParams,
 )
-from recsys_challenges.errors import ConfigError
-from recsys_challenges.io import write_json
+from recsys_challenges.delayed.evaluate import SUMMARY_METRICS, paired_by_seed
+from recsys_challenges.delayed.experiment import run_simulated
+from recsys_challenges.delayed.results import StreamResult, SweepPoint, SweepResult
 from recsys_challenges.stats import ci_or_none, mean_ci
-from recsys_challenges.workers import load_workers, map_jobs
+from recsys_challenges.workers import map_jobs
 
-SWEEP_FILE = train.METRICS_ROOT / "sweep.json"
 SWEEP_DATASET = "sim"  # its simulator, calibration input and batch size are the sweep's (dvc.yaml deps too)
-LAYOUT = "regime_sweep"
 
 
 @dataclass(frozen=True)
@@ -126,25 +111,25 @@ def _seed_value(summary: dict[str, Any] | None) -> float | None:
     return None if summary is None else summary["values"][0]
 
 
-def point_payload(point: RegimePoint, replicates: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """One point's entry of ``sweep.json`` from its one-seed stream payloads (``seed -> payload``)."""
+def sweep_point(point: RegimePoint, replicates: dict[int, StreamResult]) -> SweepPoint:
+    """One point's entry of ``sweep.json`` from its one-seed stream results (``seed -> result``)."""
     seeds = list(replicates)
-    names = replicates[seeds[0]]["methods"]
-    per_seed = {(seed, name): {m: _seed_value(replicates[seed]["summary"][name][m]) for m in train.SUMMARY_METRICS}
+    names = replicates[seeds[0]].methods
+    per_seed = {(seed, name): {m: _seed_value(replicates[seed].summary[name][m]) for m in SUMMARY_METRICS}
                 for seed in seeds for name in names}
-    return {
-        "regime": asdict(point.regime),
-        "fake_negative_share": mean_ci([replicates[s]["protocol"]["fake_negative_share"] for s in seeds]),
-        "test_conversion_rate": mean_ci([replicates[s]["protocol"]["test_conversion_rate"] for s in seeds]),
-        "test_clicks": [replicates[s]["protocol"]["test_clicks"] for s in seeds],
-        "summary": {name: {m: ci_or_none([per_seed[seed, name][m] for seed in seeds])
-                           for m in train.SUMMARY_METRICS} for name in names},
-        "paired": {SWEEP_REFERENCE: train.paired_by_seed(per_seed, seeds, names)[SWEEP_REFERENCE]},
-    }
+    return SweepPoint(
+        regime=asdict(point.regime),
+        fake_negative_share=mean_ci([replicates[s].protocol.fake_negative_share for s in seeds]),
+        test_conversion_rate=mean_ci([replicates[s].protocol.test_conversion_rate for s in seeds]),
+        test_clicks=[replicates[s].protocol.test_clicks for s in seeds],
+        summary={name: {m: ci_or_none([per_seed[seed, name][m] for seed in seeds])
+                        for m in SUMMARY_METRICS} for name in names},
+        paired={SWEEP_REFERENCE: paired_by_seed(per_seed, seeds, names)[SWEEP_REFERENCE]},
+    )
 
 
-def _gain(point: dict[str, Any], method: str) -> str:
-    stats = point["paired"][SWEEP_REFERENCE][method]["auc"]
+def _gain(point: SweepPoint, method: str) -> str:
+    stats = point.paired[SWEEP_REFERENCE][method]["auc"]
     if stats is None:
         return "undefined"
     low, high = stats["ci95"] or (stats["mean"], stats["mean"])
@@ -164,22 +149,21 @@ class ReplicateJob:
     lines: TrainParams
 
 
-def run_job(job: ReplicateJob) -> dict[str, Any]:
-    """The one-seed stream payload of ``job``: its regime's stream simulated with the seed, its lines trained."""
+def run_job(job: ReplicateJob) -> StreamResult:
+    """The one-seed stream result of ``job``: its regime's stream simulated with the seed, its lines trained."""
     torch.set_num_threads(1)  # small minibatches, as in delayed-stream
-    return train.run_simulated(build.regime(job.calibration, job.spec.simulator), job.spec, job.protocol, job.model,
+    return run_simulated(build.regime(job.calibration, job.spec.simulator), job.spec, job.protocol, job.model,
                                job.lines, f"{job.point.name} seed {job.seed}")
 
 
-def _describe(job: ReplicateJob, payload: dict[str, Any], seconds: float) -> str:
+def _describe(job: ReplicateJob, result: StreamResult, seconds: float) -> str:
     return f"{job.point.name} seed {job.seed}: {seconds:.0f}s"
 
 
 def run_sweep(sweep: SweepParams, calibration: Calibration, spec: DatasetSpec, protocol: ProtocolParams,
-              model: ModelParams, train_params: TrainParams, workers: int = 1) -> dict[str, Any]:
+              model: ModelParams, train_params: TrainParams, workers: int = 1) -> SweepResult:
     """Every point of :func:`regime_points` for every seed of ``sweep``, as jobs of a pool of ``workers``
-    processes (the payload does not depend on their number); the ``sweep.json`` payload (without the
-    stage's wall time)."""
+    processes (the result does not depend on their number); ``sweep.json`` without the stage's wall time."""
     jobs = []
     for point in regime_points(sweep):
         for seed in sweep.seeds:
@@ -187,50 +171,21 @@ def run_sweep(sweep: SweepParams, calibration: Calibration, spec: DatasetSpec, p
                                                          sweep.waiting_hours)
             lines = replace(train_params, seeds=[seed], methods=list(sweep.methods))
             jobs.append(ReplicateJob(point, seed, calibration, point_spec, point_protocol, model, lines))
-    results = map_jobs(run_job, jobs, workers, _describe)
+    replicate_results = map_jobs(run_job, jobs, workers, _describe)
     points = {}
     for index, point in enumerate(regime_points(sweep)):
         part = slice(index * len(sweep.seeds), (index + 1) * len(sweep.seeds))
-        replicates = dict(zip(sweep.seeds, results[part], strict=True))
-        points[point.name] = point_payload(point, replicates)
-        entry = points[point.name]
-        print(f"{point.name}: fake negatives {entry['fake_negative_share']['mean']:.1%} of observed negatives; "
+        entry = points[point.name] = sweep_point(point, dict(zip(sweep.seeds, replicate_results[part], strict=True)))
+        print(f"{point.name}: fake negatives {entry.fake_negative_share['mean']:.1%} of observed negatives; "
               f"AUC minus {SWEEP_REFERENCE}: pcaw {_gain(entry, 'pcaw')}, ceiling pcaw_oracle {_gain(entry, 'pcaw_oracle')}")
-    return {
-        "technique": "delayed",
-        "layout": LAYOUT,
-        "dataset": "sweep",
-        "data_kind": "simulated",
-        "design": f"one factor at a time around base; simulator of delayed.datasets.{SWEEP_DATASET} "
-                  f"(calibrated on {spec.input}); each seed simulates its own stream and trains its own models",
-        "seeds": list(sweep.seeds),
-        "rows": sweep.rows,
-        "methods": list(points[SWEEP_BASE]["summary"]),
-        "reference": SWEEP_REFERENCE,
-        "base": asdict(sweep.base),
-        "factors": factor_points(sweep),
-        "points": points,
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    started = time.perf_counter()
-    parser = argparse.ArgumentParser(prog="recsys_challenges delayed-sweep", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=SWEEP_FILE)
-    args = parser.parse_args(argv)
-    sweep = load_section(SweepParams, "delayed.sweep", args.params)
-    spec = load_section(DatasetSpec, f"delayed.datasets.{SWEEP_DATASET}", args.params)
-    if spec.simulator is None:
-        raise ConfigError(f"delayed.datasets.{SWEEP_DATASET}: the sweep needs a simulated dataset there")
-    window_s = load_section(ConversionParams, "delayed.conversions", args.params).window_s
-    protocol = load_section(ProtocolParams, "delayed.protocol", args.params)
-    model = load_section(ModelParams, "delayed.model", args.params)
-    train_params = load_section(TrainParams, "delayed.train", args.params)
-    torch.set_num_threads(1)  # small minibatches, as in delayed-stream
-    calibration = build.calibrate_on(Path(spec.input), window_s)
-    payload = run_sweep(sweep, calibration, spec, protocol, model, train_params, load_workers(args.params))
-    payload["wall_s"] = time.perf_counter() - started
-    write_json(args.out, payload)
-    print(f"{len(payload['points'])} regimes x {len(sweep.seeds)} seeds in {payload['wall_s']:.0f}s -> {args.out}")
-    return 0
+    return SweepResult(
+        design=f"one factor at a time around base; simulator of delayed.datasets.{SWEEP_DATASET} "
+               f"(calibrated on {spec.input}); each seed simulates its own stream and trains its own models",
+        seeds=list(sweep.seeds),
+        rows=sweep.rows,
+        methods=list(points[SWEEP_BASE].summary),
+        reference=SWEEP_REFERENCE,
+        base=asdict(sweep.base),
+        factors=factor_points(sweep),
+        points=points,
+    )

@@ -1,7 +1,8 @@
-"""The stream stage on a small simulated table: reproducible, and the metrics file has its schema."""
+"""The stream experiment on a small simulated table: reproducible, and the metrics file has its schema."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -10,8 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from recsys_challenges.delayed import train
+from recsys_challenges.delayed import evaluate, experiment
 from recsys_challenges.delayed.config import DatasetSpec, ModelParams, ProtocolParams, SimulatorParams, TrainParams
+from recsys_challenges.delayed.loop import signal_view
+from recsys_challenges.delayed.methods import stream_lines
+from recsys_challenges.delayed.results import StreamResult
 from recsys_challenges.errors import ConfigError
 
 SPEC = DatasetSpec("simulator", "unused", batch_size=128, simulator=SimulatorParams(rows=20_000, days=5.0),
@@ -26,11 +30,11 @@ TRAIN = TrainParams(seeds=[0, 1], methods=METHODS, aux_epochs=4)
 @pytest.fixture(scope="module")
 def payload(sim_table):
     torch.set_num_threads(1)
-    return train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, TRAIN, None)
+    return experiment.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, TRAIN, None).to_json()
 
 
 def test_same_params_give_the_same_metrics(sim_table, payload):
-    again = train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, TRAIN, None)
+    again = experiment.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, TRAIN, None).to_json()
     assert again["summary"] == payload["summary"]
     assert again["signal_sweep"] == payload["signal_sweep"]
     assert again["young_items"] == payload["young_items"] and again["auxiliary"] == payload["auxiliary"]
@@ -73,19 +77,19 @@ def test_payload_schema(payload):
 
 def test_waiting_longer_than_the_window_is_rejected(sim_table):
     with pytest.raises(ConfigError, match="waiting_hours"):
-        train.run(sim_table, "sim", SPEC, ProtocolParams(waiting_hours=[48.0]), MODEL, TRAIN, None)
+        experiment.run(sim_table, "sim", SPEC, ProtocolParams(waiting_hours=[48.0]), MODEL, TRAIN, None)
 
 
 def test_controls_share_esdfm_ingestion_and_signal_lines_see_the_main_strength(sim_table):
     from recsys_challenges.delayed import conversions, stream
 
     meta = conversions.read_meta(sim_table)
-    lines = train.stream_lines(meta, replace(TRAIN, methods=[*METHODS, "fsiw", "pcaw_fsiw"]), PROTOCOL)
+    lines = stream_lines(meta, replace(TRAIN, methods=[*METHODS, "fsiw", "pcaw_fsiw"]), PROTOCOL)
     # pcaw_fsiw used to run with strength None (every drawn signal, strength 4 here): now the main one
     assert lines["pcaw_fsiw"].signal_strength == lines["pcaw"].signal_strength == lines["defuse_signals"].signal_strength == 1.0
     assert lines["esdfm"].signal_strength is None
     timeline = stream.make_timeline(meta, PROTOCOL)
-    view = train.signal_view(meta)
+    view = signal_view(meta)
     chosen = {n: stream.Line(lines[n].strategy, view(lines[n].signal_strength))
               for n in ("esdfm", "esdfm_unit", "pcaw_oracle", "defuse")}
     steps = stream.protocol(sim_table, timeline, chosen, len(meta["signal_kinds"]))
@@ -97,31 +101,31 @@ def test_controls_share_esdfm_ingestion_and_signal_lines_see_the_main_strength(s
             assert np.array_equal(step.events[name].label, reference.label)
     # esdfm_true is a simulator control: gone on real data
     real = meta | {"data_kind": "real"}
-    assert "esdfm_true" not in train.stream_lines(real, TRAIN, PROTOCOL)
+    assert "esdfm_true" not in stream_lines(real, TRAIN, PROTOCOL)
 
 
 def test_item_age_is_the_time_since_the_items_first_click(sim_table):
     from recsys_challenges.delayed import conversions
 
     meta = conversions.read_meta(sim_table)
-    first_seen = train.item_first_seen(sim_table, meta, "C1")
+    first_seen = evaluate.item_first_seen(sim_table, meta, "C1")
     clicks = next(conversions.iter_clicks(sim_table))
-    age = train.item_age(first_seen, clicks, meta, "C1")
+    age = evaluate.item_age(first_seen, clicks, meta, "C1")
     assert np.all(age >= 0)
     # recount by hand for a few clicks: the earliest click on the same campaign in the whole table
     table = conversions.load_table(sim_table).clicks
     for i in (0, 100, 4000):
         same = table["C1"] == clicks.categorical[i, 0]
         assert age[i] == clicks.click_ts[i] - table.loc[same, "click_ts"].min()
-    assert train.item_first_seen(sim_table, meta, None) is None
+    assert evaluate.item_first_seen(sim_table, meta, None) is None
     with pytest.raises(ConfigError, match="item_field"):
-        train.item_first_seen(sim_table, meta, "no_such_field")
+        evaluate.item_first_seen(sim_table, meta, "no_such_field")
 
 
 def test_one_seed_runs_merged_equal_the_joint_run(sim_table, payload):
     # every seed seeds itself, so the jobs of workers.py (one per seed) give the joint run's file
-    merged = train.merge_seeds([train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, replace(TRAIN, seeds=[seed]), None)
-                                for seed in TRAIN.seeds], own_streams=False)
+    merged = evaluate.merge_seeds([experiment.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, replace(TRAIN, seeds=[seed]),
+                                                  None).to_json() for seed in TRAIN.seeds], own_streams=False)
     for key in ("seeds", "summary", "paired", "signal_sweep", "young_items", "auxiliary", "stream", "protocol"):
         assert merged[key] == payload[key], key
 
@@ -136,7 +140,7 @@ def test_merge_pools_the_seeds_and_sums_their_streams():
                 "stream": {"rows": rows, "positives": [1, 1], "per_slot": {"oracle": {"auc": [[auc, auc]]}}},
                 "auxiliary": {"fsiw": {str(seed): {"best_epoch": seed}}}}
 
-    merged = train.merge_seeds([one(0, 0.7, [5, 6]), one(1, 0.8, [7, 8])], own_streams=True)
+    merged = evaluate.merge_seeds([one(0, 0.7, [5, 6]), one(1, 0.8, [7, 8])], own_streams=True)
     assert merged["seeds"] == [0, 1]
     assert merged["summary"]["oracle"]["auc"]["mean"] == pytest.approx(0.75)
     assert merged["summary"]["oracle"]["auc"]["values"] == [0.7, 0.8] and merged["summary"]["oracle"]["ri_auc"] is None
@@ -148,12 +152,23 @@ def test_merge_pools_the_seeds_and_sums_their_streams():
 
 
 def test_replicates_simulate_their_own_streams():
-    assert train.replicate_spec(SPEC, 0) == SPEC
-    assert train.replicate_spec(SPEC, 3).simulator.seed == SPEC.simulator.seed + 3 * train.REPLICATE_STRIDE
+    assert experiment.replicate_spec(SPEC, 0) == SPEC
+    assert experiment.replicate_spec(SPEC, 3).simulator.seed == SPEC.simulator.seed + 3 * experiment.REPLICATE_STRIDE
 
 
 def test_more_passes_change_the_learner_and_stay_reproducible(sim_table, payload):
     lines = replace(TRAIN, seeds=[0], methods=["oracle", "vanilla"], stream_passes=2, stream_embedding_lr=0.01)
-    twice = train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None)
-    assert twice["summary"] == train.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None)["summary"]
+    twice = experiment.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None).to_json()
+    assert twice["summary"] == experiment.run(sim_table, "sim", SPEC, PROTOCOL, MODEL, lines, None).summary
     assert twice["summary"]["oracle"]["auc"]["mean"] != payload["summary"]["oracle"]["auc"]["values"][0]
+
+
+def test_stream_result_round_trips_its_json(payload):
+    # the schema lives in results.py: reading the file back gives the same file, byte for byte
+    result = StreamResult.from_json(json.loads(json.dumps(payload)))
+    assert result.to_json() == payload
+    assert json.dumps(result.to_json(), indent=2, sort_keys=True) == json.dumps(payload, indent=2, sort_keys=True)
+    assert result.protocol.steps == payload["protocol"]["steps"] and result.young_items.field == "C1"
+    assert result.signal_sweep.strengths == payload["signal_sweep"]["strengths"]
+    merged = evaluate.merge_results([result, StreamResult.from_json(payload)], own_streams=False)
+    assert merged.seeds == [0, 1, 0, 1] and merged.to_json()["stream"]["rows"] == payload["stream"]["rows"]
