@@ -133,13 +133,13 @@ def _from_events(events: pd.DataFrame, window_s: int, origin: int, builder: str,
     ends = clicks["conversion_ts"].fillna(clicks["click_ts"] + window_s)
     pairs = clicks[["user_id", "item_id", "click_id"]].assign(end=ends.to_numpy())
     candidates = inside[(inside["behavior"] != "buy") & (inside["row"] != inside["click_row"])]
-    signals = candidates.merge(pairs, on=["user_id", "item_id"])
-    signals = signals[signals["timestamp"] < signals["end"]]
+    matched = candidates.merge(pairs, on=["user_id", "item_id"])  # each candidate with its click
+    matched = matched[matched["timestamp"] < matched["end"]]
     kind_of = {"pv": 0, "cart": 1, "fav": 2}
     signals = pd.DataFrame({
-        "click_id": signals["click_id"].to_numpy(np.int64),
-        "kind": signals["behavior"].astype(str).map(kind_of).to_numpy(np.int8),
-        "ts": signals["timestamp"].to_numpy(np.int64),
+        "click_id": matched["click_id"].to_numpy(np.int64),
+        "kind": matched["behavior"].astype(str).map(kind_of).to_numpy(np.int8),
+        "ts": matched["timestamp"].to_numpy(np.int64),
     }).sort_values(["click_id", "ts"], kind="stable").reset_index(drop=True)
 
     clicks = pd.DataFrame({

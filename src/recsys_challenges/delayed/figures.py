@@ -15,7 +15,9 @@ writes ``reports/figures/delayed/``:
 * ``c5_regime_sweep.png`` (from ``sweep.json``, stage ``delayed_sweep``): one panel per swept factor
   (conversion rate, ES-DFM's elapsed window c, slow-delay share, signal strength), the AUC gain over
   ES-DFM of the signal-aware weights and of their ceiling (``pcaw_oracle``) with 95% CIs over seeds,
-  over bars of the share of fake negatives among the observed negatives.
+  over bars of the share of fake negatives among the observed negatives;
+* ``c4_drift_sweep.png`` (from ``sweep.json``): one panel per drift factor (campaign effect scale,
+  campaign life), AUC minus ES-DFM of the oracle, ours, vanilla and the waiting-N lines.
 
 Real and simulated data are always in separate, labelled panels.
 """

@@ -366,6 +366,6 @@ def check_no_leak(step: Step, timeline: Timeline, signals_of: Callable[[str], Si
         signals = signals_of(name)
         recount = np.zeros((len(events), kinds), dtype=np.float32)
         for i, (click_id, at) in enumerate(zip(events.clicks.click_id, events.ingest_ts, strict=True)):
-            mine = (signals.click_id == click_id) & (signals.ts <= at)
-            recount[i] = np.bincount(signals.kind[mine].astype(np.int64), minlength=kinds)[:kinds]
+            visible = (signals.click_id == click_id) & (signals.ts <= at)
+            recount[i] = np.bincount(signals.kind[visible].astype(np.int64), minlength=kinds)[:kinds]
         assert np.array_equal(recount, events.signals), f"{name}: signal counts include signals after ingestion"
