@@ -72,8 +72,6 @@ from scipy.special import logit
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from recsys_challenges.config import load_section
-from recsys_challenges.io import write_json
 from recsys_challenges.stats import bootstrap_draws, mean_ci, minimum_detectable_effect, summarise_seeds
 from recsys_challenges.uncertainty.boundaries import (
     METHODS,
@@ -85,9 +83,9 @@ from recsys_challenges.uncertainty.boundaries import (
     fit_detrender,
     meets_bound,
 )
-from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams, dataset_stage_parser
+from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams
 from recsys_challenges.uncertainty.positivity import c6_slope, c6_statistic, positivity_grid
-from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
+from recsys_challenges.uncertainty.predictions import prediction_key
 
 METRICS_ROOT = Path("reports/metrics") / TECHNIQUE
 BASELINE = "single"
@@ -525,26 +523,3 @@ def evaluate(
         | {"per_seed": [{k: v for k, v in run.items() if k != "seconds"} for run in meta["per_seed"]]},
     }
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = dataset_stage_parser(
-        "uncertainty-evaluate", __doc__.splitlines()[0], f"metrics file (default {METRICS_ROOT}/<dataset>.json)"
-    )
-    parser.add_argument("--predictions", type=Path, help=f"predictions folder (default {PREDICTIONS_ROOT}/<dataset>)")
-    args = parser.parse_args(argv)
-    boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
-    params = load_section(EvaluateParams, "uncertainty.evaluate", args.params)
-    arrays, meta = load_predictions(args.predictions or PREDICTIONS_ROOT / args.dataset)
-    metrics = evaluate(arrays, meta, boundary_params, params)
-    write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", metrics)
-    for name, block in {metrics["estimator"]: metrics, **metrics["ablations"]}.items():
-        slope = block["summary"]["classifier"]["c6_slope_upper"]
-        print(f"{args.dataset} {name}: C6 upper slope {slope['mean']} {slope['ci95']} ({slope['outcome']})")
-        for bound in params.precision_bounds:
-            key = bound_key(bound)
-            gains = ", ".join(f"{m} {block['c7']['recall_gain'][m][key]['mean']}" for m in block["c7"]["recall_gain"])
-            print(f"  precision >= {key}: recall gain over single: {gains}")
-        if block["diagnostics"]:
-            d = block["diagnostics"]
-            print(f"  diagnostics: ceiling_max {d['ceiling_max']}, informative {d['informative']}")
-    return 0
