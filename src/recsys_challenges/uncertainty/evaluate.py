@@ -3,7 +3,7 @@
 For every estimator (the headline one and each ablation) and every seed: the uncertainty's score
 trend is removed (its rank within a hold-out score bin, :class:`~.boundaries.Detrender`); for each
 precision bound the equi-weight grid of EW-DPMT and MIST (levels x score bins per level) is chosen
-by cross-validation on that hold-out (:func:`~recsys_challenges.uncertainty.boundaries.choose_grid`;
+by cross-validation on that hold-out (:func:`~recsys_challenges.uncertainty.grid_cv.choose_grid`;
 the fixed ``levels`` x ``rows_per_bin`` grid where it falls back or CV is off), then boundaries are
 chosen on the hold-out split (single threshold, EW-DPMT, MIST:
 :data:`~recsys_challenges.uncertainty.boundaries.METHODS`), every one of them required to meet the
@@ -79,11 +79,11 @@ from recsys_challenges.uncertainty.boundaries import (
     HoldOut,
     best_cuts,
     bins_per_level,
-    choose_grid,
     fit_detrender,
     meets_bound,
 )
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams
+from recsys_challenges.uncertainty.grid_cv import choose_grid
 from recsys_challenges.uncertainty.positivity import c6_slope, c6_statistic, positivity_grid
 from recsys_challenges.uncertainty.predictions import prediction_key
 
@@ -114,7 +114,7 @@ def chosen_grids(
     score: np.ndarray, detrended: np.ndarray, labels: np.ndarray, bounds: list[float], params: BoundaryParams, seed: int
 ) -> list[dict]:
     """Per bound, the grid of EW-DPMT and MIST on a seed's hold-out: ``{"levels", "bins",
-    "fallback", "cv"}`` chosen by :func:`~.boundaries.choose_grid` (the fixed grid, ``cv`` empty,
+    "fallback", "cv"}`` chosen by :func:`~.grid_cv.choose_grid` (the fixed grid, ``cv`` empty,
     when ``params.cv_levels`` is empty)."""
     if not params.cv_candidates:
         fixed = {"levels": params.levels, "bins": grid_bins(len(labels), params), "fallback": False, "cv": []}
