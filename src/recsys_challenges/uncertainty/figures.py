@@ -30,8 +30,8 @@ import numpy as np
 from recsys_challenges.errors import DataError
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, fit_detrender
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams
-from recsys_challenges.uncertainty.evaluate import bound_key
 from recsys_challenges.uncertainty.predictions import prediction_key
+from recsys_challenges.uncertainty.results import bound_key
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
 LABELS = {"single": "single threshold", "ew_dpmt": "EW-DPMT", "mist": "MIST"}

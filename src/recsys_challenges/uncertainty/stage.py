@@ -2,7 +2,8 @@
 library, write the output.
 
 * ``uncertainty-train`` (:func:`main_train`, stage ``uncertainty_train@<dataset>``): :mod:`.loop`;
-* ``uncertainty-evaluate`` (:func:`main_evaluate`, ``uncertainty_evaluate@<dataset>``): :mod:`.evaluate`;
+* ``uncertainty-evaluate`` (:func:`main_evaluate`, ``uncertainty_evaluate@<dataset>``): :mod:`.evaluate`,
+  written through :mod:`.results`;
 * ``uncertainty-figures`` (:func:`main_figures`, ``uncertainty_figures@<dataset>``): :mod:`.figures`;
 * ``uncertainty-bench`` (:func:`main_bench`, ``uncertainty_bench``): :mod:`.bench`.
 
@@ -53,8 +54,9 @@ def main_evaluate(argv: list[str] | None = None) -> int:
     """Measure C6 and C7 of one dataset's predictions and write its metrics file."""
     from recsys_challenges.io import write_json
     from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
-    from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key, evaluate
+    from recsys_challenges.uncertainty.evaluate import evaluate
     from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
+    from recsys_challenges.uncertainty.results import METRICS_ROOT, bound_key
 
     parser = dataset_stage_parser(
         "uncertainty-evaluate",
@@ -67,17 +69,17 @@ def main_evaluate(argv: list[str] | None = None) -> int:
     params = load_section(EvaluateParams, "uncertainty.evaluate", args.params)
     arrays, meta = load_predictions(args.predictions or PREDICTIONS_ROOT / args.dataset)
     metrics = evaluate(arrays, meta, boundary_params, params)
-    write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", metrics)
-    for name, block in {metrics["estimator"]: metrics, **metrics["ablations"]}.items():
-        slope = block["summary"]["classifier"]["c6_slope_upper"]
+    write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", metrics.to_json())
+    for name, block in metrics.by_estimator().items():
+        slope = block.summary["classifier"]["c6_slope_upper"]
         print(f"{args.dataset} {name}: C6 upper slope {slope['mean']} {slope['ci95']} ({slope['outcome']})")
         for bound in params.precision_bounds:
             key = bound_key(bound)
-            gains = ", ".join(f"{m} {block['c7']['recall_gain'][m][key]['mean']}" for m in block["c7"]["recall_gain"])
+            gains = ", ".join(f"{m} {block.c7.recall_gain[m][key]['mean']}" for m in block.c7.recall_gain)
             print(f"  precision >= {key}: recall gain over single: {gains}")
-        if block["diagnostics"]:
-            d = block["diagnostics"]
-            print(f"  diagnostics: ceiling_max {d['ceiling_max']}, informative {d['informative']}")
+        if block.diagnostics:
+            d = block.diagnostics
+            print(f"  diagnostics: ceiling_max {d.ceiling_max}, informative {d.informative}")
     return 0
 
 
@@ -89,7 +91,6 @@ def main_figures(argv: list[str] | None = None) -> int:
     from recsys_challenges.io import atomic_dir
     from recsys_challenges.plotting import save_png, setup
     from recsys_challenges.uncertainty.config import BoundaryParams, FigureParams
-    from recsys_challenges.uncertainty.evaluate import METRICS_ROOT
     from recsys_challenges.uncertainty.figures import (
         FIGURES_ROOT,
         boundary_plane,
@@ -100,6 +101,7 @@ def main_figures(argv: list[str] | None = None) -> int:
         recorded_boundaries,
     )
     from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
+    from recsys_challenges.uncertainty.results import METRICS_ROOT
 
     parser = dataset_stage_parser(
         "uncertainty-figures",
