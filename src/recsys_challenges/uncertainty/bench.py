@@ -1,4 +1,5 @@
-"""Stage ``uncertainty_bench``: time the boundary searches on a large synthetic hold-out.
+"""Benchmarks of T3: time the boundary searches on a large synthetic hold-out (stage ``uncertainty_bench``,
+:func:`.stage.main_bench`).
 
 EW-DPMT and MIST (equi-weight binning included) against the single-threshold search, and EW-DPMT as
 the pipeline runs it (uncertainty detrended, Wilson lower bound: ``ew_dpmt_detrended_lcb``), on

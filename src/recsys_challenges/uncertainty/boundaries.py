@@ -243,8 +243,8 @@ def equi_weight_binning(
     """Bin a hold-out set into ``levels`` uncertainty levels x ``bins`` equi-weight score bins.
 
     Cost: one O(N log N) stable sort by score (O(N) when ``score`` is already sorted, as
-    :func:`~.grid_cv.choose_grid` passes it), then an O(N) stable sort by level; edges are value quantiles,
-    so tied scores (or uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
+    :func:`~.grid_cv.choose_grid` passes it), then an O(N) stable sort by level; edges are value
+    quantiles, so tied scores (or uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
     """
     score = np.asarray(score, dtype=np.float64)
     uncertainty = np.asarray(uncertainty, dtype=np.float64)
@@ -327,9 +327,9 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     choice = np.zeros((levels, k_max + 1), dtype=np.int64)
     for level in range(levels):
         gain = top_positives[level, : widest + 1].astype(np.float64)[None, :]  # (1, J + 1)
-        candidates = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
-        choice[level] = np.argmax(candidates, axis=1)
-        best = candidates[k, choice[level]]
+        totals = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
+        choice[level] = np.argmax(totals, axis=1)
+        best = totals[k, choice[level]]
     # read back every K's selection at once: its bins per level, positives and rows
     remaining = k.copy()
     picked = np.zeros((levels, k_max + 1), dtype=np.int64)
@@ -345,8 +345,8 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     if not ok.any():
         return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
     most = positives[ok].max()
-    candidates = np.flatnonzero(ok & (positives == most))
-    winner = candidates[np.argmin(rows[candidates])]
+    tied = np.flatnonzero(ok & (positives == most))
+    winner = tied[np.argmin(rows[tied])]
     return binning.boundary(picked[:, winner], feasible=True)
 
 

@@ -1,6 +1,6 @@
-"""Stage ``uncertainty_figures@<dataset>``: the C6 and C7 figures of one dataset.
+"""The C6 and C7 figures of one dataset, drawn from its metrics file (and predictions for the boundary plane).
 
-Writes ``reports/figures/uncertainty/<dataset>/``:
+Stage ``uncertainty_figures@<dataset>`` (:func:`.stage.main_figures`) writes ``reports/figures/uncertainty/<dataset>/``:
 
 * ``c6_positivity.png``: test positivity rate against mean score, one curve per uncertainty level
   (quantiles within each score bin), with Clopper-Pearson 95% intervals (first seed), one panel per
@@ -94,8 +94,8 @@ def c6_heatmap(metrics: dict) -> plt.Figure:
 
     rate = _grid(metrics["c6"], "rate")
     edges = metrics["c6"]["score_edges"]
-    bounds = ["min", *(f"{e:.3g}" for e in edges), "max"]
-    rows = [f"{bounds[i]}-{bounds[i + 1]}" for i in range(rate.shape[0])]
+    edge_labels = ["min", *(f"{e:.3g}" for e in edges), "max"]
+    bin_labels = [f"{edge_labels[i]}-{edge_labels[i + 1]}" for i in range(rate.shape[0])]
     figure, axis = plt.subplots(figsize=(6.5, 0.45 * rate.shape[0] + 1.5))
     sns.heatmap(
         rate,
@@ -104,7 +104,7 @@ def c6_heatmap(metrics: dict) -> plt.Figure:
         cmap="mako_r",
         cbar_kws={"label": "test positivity rate"},
         xticklabels=[f"{i + 1}" for i in range(rate.shape[1])],
-        yticklabels=rows,
+        yticklabels=bin_labels,
         ax=axis,
     )
     axis.set_xlabel("uncertainty level within the score bin (1 = lowest)")
