@@ -47,13 +47,24 @@ Summary = dict[str, dict[str, dict]]  # method -> metric -> mean_ci-shaped dict
 ByMethodBound = dict[str, dict[str, dict]]  # method -> bound key -> dict
 
 
+class JsonRecord:
+    """A dataclass whose JSON is its fields (nested dicts and lists as they are)."""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict):
+        return cls(**data)
+
+
 def bound_key(bound: float) -> str:
     """The key of a precision bound in the metrics file: ``0.8`` -> ``"0.8"``."""
     return f"{bound:g}"
 
 
 @dataclass
-class CandidateRecord:
+class CandidateRecord(JsonRecord):
     """One candidate grid of the cross-validation (:class:`~.grid_cv.GridScore`, without its pooled counts)."""
 
     levels: int
@@ -62,13 +73,6 @@ class CandidateRecord:
     recall: float
     top_bin_positives: float
     admissible: bool
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> CandidateRecord:
-        return cls(**data)
 
 
 @dataclass
@@ -93,7 +97,7 @@ class GridRecord:
 
 
 @dataclass
-class BoundaryRecord:
+class BoundaryRecord(JsonRecord):
     """``c7.boundaries[method][<b>][i]``: a boundary chosen on one seed's hold-out (thresholds
     ``"inf"`` / ``"-inf"`` as strings)."""
 
@@ -102,16 +106,9 @@ class BoundaryRecord:
     level_edges: list[float]
     thresholds: list[float | str]
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> BoundaryRecord:
-        return cls(**data)
-
 
 @dataclass
-class C6Grid:
+class C6Grid(JsonRecord):
     """``c6``: the positivity grid of the first seed on the test split: ``[[S x L]]`` ``rows``,
     ``positives``, ``rate``, ``ci95_low``, ``ci95_high`` (Clopper-Pearson; None where a cell is
     empty), ``mean_score``, ``mean_uncertainty``; ``score_edges [S - 1]``."""
@@ -128,13 +125,6 @@ class C6Grid:
     ci95_high: list[list[float | None]]
     mean_score: list[list[float]]
     mean_uncertainty: list[list[float]]
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> C6Grid:
-        return cls(**data)
 
 
 @dataclass
@@ -237,7 +227,7 @@ class EstimatorResult:
 
 
 @dataclass
-class Power:
+class Power(JsonRecord):
     """``role.power``: C6's minimum detectable effect (log-odds) against the slope of interest, and
     C7's (the smallest relative recall gain the CI tells from 0) per method and bound key, at every
     bound the single threshold meets on the hold-out of every seed."""
@@ -245,13 +235,6 @@ class Power:
     c6_mde: float | None
     c6_effect: float
     c7_mde: dict[str, dict[str, float]]
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> Power:
-        return cls(**data)
 
 
 @dataclass
@@ -277,7 +260,7 @@ class Role:
 
 
 @dataclass
-class EvaluationConfig:
+class EvaluationConfig(JsonRecord):
     """``config``: the estimators and the boundary and evaluation parameters the file was made with
     (``levels``, ``bins``: the fixed (fallback) grid; the grids used are in ``c7.grid``)."""
 
@@ -297,16 +280,9 @@ class EvaluationConfig:
     bootstrap_resamples: int
     c6_effect: float
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> EvaluationConfig:
-        return cls(**data)
-
 
 @dataclass
-class DataSummary:
+class DataSummary(JsonRecord):
     """``data``: rows, positives and groups per split, the share of training negatives kept, and per
     seed the training rows after down-sampling (wall times stay in the predictions' meta.json, so
     the metrics file is byte-identical across runs)."""
@@ -322,13 +298,6 @@ class DataSummary:
         """From the predictions' meta.json, without the wall times."""
         return cls(meta["rows"], meta["positives"], meta["groups"], meta["negative_keep"],
                    [{k: v for k, v in run.items() if k != "seconds"} for run in meta["per_seed"]])
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> DataSummary:
-        return cls(**data)
 
 
 @dataclass
