@@ -27,16 +27,32 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def imported_files(module: str) -> set[Path]:
-    """Files of the package reached from ``module`` through its imports (lazy ones included)."""
+def _import_nodes(tree: ast.Module, function: str | None):
+    """The nodes of a module whose imports count: all of them, or with ``function`` the module's top
+    level and that function only (a stage file holding several stages' entry functions, each
+    importing its own library inside it)."""
+    if function is None:
+        return ast.walk(tree)
+    kept = [
+        statement for statement in tree.body
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        or statement.name == function
+    ]
+    return (node for statement in kept for node in ast.walk(statement))
+
+
+def imported_files(module: str, function: str | None = None) -> set[Path]:
+    """Files of the package reached from ``module`` through its imports (lazy ones included); with
+    ``function``, ``module``'s own imports are those of its top level and of ``function``."""
     seen: set[Path] = set()
     stack = [module]
     while stack:
-        path = _module_file(stack.pop())
+        name = stack.pop()
+        path = _module_file(name)
         if path is None or path in seen:
             continue
         seen.add(path)
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in _import_nodes(ast.parse(path.read_text()), function if name == module else None):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("recsys_challenges"):
                 stack.append(node.module)
                 stack.extend(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
@@ -45,10 +61,16 @@ def imported_files(module: str) -> set[Path]:
     return seen
 
 
-def _entry_module(stage: dict) -> str:
+def _entry(stage: dict) -> tuple[str, str]:
+    """The ``(module, function)`` the stage's command runs."""
     words = stage["cmd"].split()
     assert words[:3] == ["python", "-m", "recsys_challenges"], f"not a package command: {stage['cmd']}"
-    return STAGES[words[3]].split(":")[0]
+    module, function = STAGES[words[3]].split(":")
+    return module, function
+
+
+def _entry_module(stage: dict) -> str:
+    return _entry(stage)[0]
 
 
 def _stages() -> list[tuple[str, dict]]:
@@ -59,10 +81,12 @@ def _stages() -> list[tuple[str, dict]]:
 
 @pytest.mark.parametrize("name,stage", _stages(), ids=[name for name, _ in _stages()])
 def test_stage_deps_cover_the_modules_its_command_imports(name: str, stage: dict) -> None:
-    module = _entry_module(stage)
+    module, function = _entry(stage)
     deps = [ROOT / dep for dep in stage.get("deps", [])]
     package = PACKAGE / module.split(".")[1]
-    method_files = {path for path in imported_files(module) if path.parent == package and path.name != "__init__.py"}
+    method_files = {
+        path for path in imported_files(module, function) if path.parent == package and path.name != "__init__.py"
+    }
     missing = sorted(
         str(path.relative_to(ROOT)) for path in method_files
         if not any(path == dep or dep in path.parents for dep in deps)

@@ -20,7 +20,7 @@ from recsys_challenges.uncertainty.estimators import (
     score_and_logit_variance,
     uce_loss,
 )
-from recsys_challenges.uncertainty.train import copy_rows, fit_and_predict
+from recsys_challenges.uncertainty.loop import copy_rows, fit_and_predict
 
 
 def test_batched_linear_is_one_linear_layer_per_member():

@@ -71,7 +71,7 @@ def _predictions(seeds=(0, 1), rows=4000, truth=True):
 
 def test_metrics_layout_and_values():
     arrays, meta = _predictions()
-    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    metrics = evaluate(arrays, meta, GRID, PARAMS).to_json()
     assert (metrics["technique"], metrics["dataset"], metrics["data_kind"], metrics["seeds"]) == (
         "uncertainty",
         "toy",
@@ -120,7 +120,7 @@ def test_metrics_layout_and_values():
 
 def test_diagnostics_tell_an_informative_uncertainty_from_noise():
     arrays, meta = _predictions()
-    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    metrics = evaluate(arrays, meta, GRID, PARAMS).to_json()
     informative, noise = metrics["diagnostics"], metrics["ablations"]["deep_ensemble"]["diagnostics"]
     # the planted truth falls with uncertainty at a fixed score: the noise-free slope is negative
     assert informative["c6_slope_truth_upper"]["mean"] < -0.5 < noise["c6_slope_truth_upper"]["mean"]
@@ -130,7 +130,7 @@ def test_diagnostics_tell_an_informative_uncertainty_from_noise():
 
 def test_real_data_have_no_diagnostics_and_a_role():
     arrays, meta = _predictions(truth=False)
-    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    metrics = evaluate(arrays, meta, GRID, PARAMS).to_json()
     assert metrics["diagnostics"] is None and metrics["data_kind"] == "real"
     assert metrics["role"]["underpowered"]  # fewer test positives than EvaluateParams' 1000
     # power: C6's MDE is the slope's; C7's, per method, at every bound the single threshold meets on
@@ -147,14 +147,14 @@ def test_real_data_have_no_diagnostics_and_a_role():
 
 def test_a_single_seed_gives_no_interval_but_the_same_layout():
     arrays, meta = _predictions(seeds=(3,))
-    metrics = evaluate(arrays, meta, GRID, PARAMS)
+    metrics = evaluate(arrays, meta, GRID, PARAMS).to_json()
     assert metrics["seeds"] == [3] and metrics["summary"]["single"]["recall@0.3"]["ci95"] is None
 
 
 def test_cv_off_uses_the_fixed_grid_for_every_seed_and_bound():
     arrays, meta = _predictions(seeds=(3,))
     fixed = BoundaryParams(levels=2, rows_per_bin=10, cv_levels=())
-    metrics = evaluate(arrays, meta, fixed, PARAMS)
+    metrics = evaluate(arrays, meta, fixed, PARAMS).to_json()
     # 4000 hold-out rows / (2 levels x 10 rows per bin) = 200 bins per level
     for bound in ("0.3", "0.5"):
         assert metrics["c7"]["grid"][bound] == [{"seed": 3, "levels": 2, "bins": 200, "fallback": False, "cv": []}]

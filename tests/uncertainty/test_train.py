@@ -16,7 +16,7 @@ from recsys_challenges.uncertainty.config import (
 )
 from recsys_challenges.uncertainty.datasets import LabelledTable
 from recsys_challenges.uncertainty.predictions import load_predictions
-from recsys_challenges.uncertainty.train import fit_and_predict, train_dataset
+from recsys_challenges.uncertainty.loop import fit_and_predict, train_dataset
 
 
 def _table(rows: int, seed: int) -> LabelledTable:

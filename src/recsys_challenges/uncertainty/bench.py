@@ -1,4 +1,5 @@
-"""Stage ``uncertainty_bench``: time the boundary searches on a large synthetic hold-out.
+"""Benchmarks of T3: time the boundary searches on a large synthetic hold-out (stage ``uncertainty_bench``,
+:func:`.stage.main_bench`).
 
 EW-DPMT and MIST (equi-weight binning included) against the single-threshold search, and EW-DPMT as
 the pipeline runs it (uncertainty detrended, Wilson lower bound: ``ew_dpmt_detrended_lcb``), on
@@ -7,7 +8,7 @@ the pipeline runs it (uncertainty detrended, Wilson lower bound: ``ew_dpmt_detre
 median of ``repeats`` runs on this machine (2 cores shared with other jobs: times are inflated).
 
 Training harness (``harness_throughput``): training rows per second of ``Trainer.fit`` exactly as
-``uncertainty_train`` builds it (:func:`~recsys_challenges.uncertainty.train.make_trainer`, a CSV
+``uncertainty_train`` builds it (:func:`~recsys_challenges.uncertainty.loop.make_trainer`, a CSV
 logger; the stage has no validation), the stage's epochs of the headline estimator on the training
 split of the first real dataset (:func:`harness_dataset`: KDD Cup 2004 by default), against a plain PyTorch loop
 of the same network copy, optimisers, loss and loader batches; the ratio package / plain is the median
@@ -17,7 +18,6 @@ Output ``reports/bench/uncertainty.json``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -35,7 +35,6 @@ from scipy.special import expit
 from recsys_challenges.config import load_section, read_yaml
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.distributed import TrainerParams
-from recsys_challenges.io import write_json
 from recsys_challenges.rounds import interleaved_rounds, throughput_ratio
 from recsys_challenges.uncertainty.boundaries import (
     equi_weight_binning,
@@ -49,7 +48,7 @@ from recsys_challenges.uncertainty.config import BenchParams, BoundaryParams, Da
 from recsys_challenges.uncertainty.datasets import LOADERS, downsample_negatives, split_by_group, standardise
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule
 from recsys_challenges.uncertainty.predictions import META_FILE, PREDICTIONS_ROOT, load_predictions, prediction_key
-from recsys_challenges.uncertainty.train import make_trainer, training_loader
+from recsys_challenges.uncertainty.loop import make_trainer, training_loader
 
 BENCH_FILE = Path("reports/bench/uncertainty.json")
 TARGET_SECONDS = 2.0
@@ -174,7 +173,7 @@ def load_training_table(dataset: str, params_path: Path | str = "params.yaml", s
 def harness_throughput(train, numeric: np.ndarray, params: TrainParams, epochs: int | None, repeats: int,
                        seed: int = 0) -> dict:
     """Training rows per second of ``Trainer.fit`` as ``uncertainty_train`` builds it (its
-    :func:`~recsys_challenges.uncertainty.train.make_trainer`, a CSV logger as ``tracking.csv``; no
+    :func:`~recsys_challenges.uncertainty.loop.make_trainer`, a CSV logger as ``tracking.csv``; no
     validation in that stage) for ``epochs`` epochs (None: the stage's) of the headline estimator, against a plain loop
     of the same network copy, optimisers (AdamW + SparseAdam), estimator loss and loader batches;
     interleaved rounds, median (:func:`recsys_challenges.rounds.throughput_ratio`)."""
@@ -253,23 +252,3 @@ def scale_kddcup() -> dict:
 # `make bench` (recsys_challenges.bench) runs each in a fresh process and adds its peak memory
 SCALE_WORKLOADS: dict[str, Callable[[], dict]] = {"boundaries_1e7": scale_synthetic, "kddcup2004_protein": scale_kddcup}
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges uncertainty-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, default=BENCH_FILE)
-    args = parser.parse_args(argv)
-    result = benchmark(
-        load_section(BenchParams, "uncertainty.bench", args.params),
-        load_section(BoundaryParams, "uncertainty.boundaries", args.params),
-    )
-    dataset = harness_dataset(args.params)
-    train, numeric, params = load_training_table(dataset, args.params)
-    harness = harness_throughput(train, numeric, params, HARNESS_EPOCHS, HARNESS_REPEATS)
-    result["harness_throughput"] = harness | {"dataset": dataset, "train_rows": int(len(train.labels))}
-    write_json(args.out, result)
-    print(", ".join(f"{name} {s:.3f}s" for name, s in result["seconds"].items()), f"ratio {result['ratio_to_single']}")
-    print(f"training harness ({dataset}, {harness['estimator']}): Trainer.fit "
-          f"{harness['package']['examples_per_s']:.0f} rows/s, plain loop {harness['plain']['examples_per_s']:.0f}: "
-          f"ratio {harness['ratio']:.2f} (target >= {TARGET_HARNESS_RATIO})")
-    return 0

@@ -10,8 +10,11 @@ hold-out arrays ``score`` (the mean predicted probability), ``uncertainty`` (its
 * :func:`ew_dpmt`: equi-weight binning + dynamic programming over per-level thresholds (EW-DPMT).
 * :func:`mist`: isotonic regression of the positivity rate on score within each uncertainty level,
   then one global threshold on the recalibrated score (MIST).
-* :func:`choose_grid`: the number of levels and score bins of EW-DPMT and MIST, chosen on the
-  hold-out by cross-validation with a minimum number of positives per top bin.
+* :class:`Detrender`: the uncertainty's rank within its hold-out score bin, the uncertainty the
+  pipeline's boundaries see.
+
+The number of levels and score bins of EW-DPMT and MIST is chosen on the hold-out by
+cross-validation in :mod:`.grid_cv`.
 
 The 2-D problem (paper, section 4): with uncertainty levels ``l = 1..L`` and a score threshold
 ``b_l`` per level, maximise ``recall = sum_l pos_l(b_l) / P`` subject to
@@ -41,7 +44,7 @@ the uncertainty so that levels do not collapse into score strata.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +78,9 @@ def meets_bound(positives: np.ndarray, rows: np.ndarray, bound: float, confidenc
     return wilson_lower(positives, rows, confidence) >= bound * (1 - PRECISION_SLACK)
 
 
-def _check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray | None = None) -> None:
+def check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray | None = None) -> None:
+    """Raise ValueError unless the hold-out arrays are 1-D, finite, of one shape, non-empty, with
+    labels in [0, 1]."""
     arrays = {"score": score, "labels": labels} | ({} if uncertainty is None else {"uncertainty": uncertainty})
     for name, array in arrays.items():
         if array.ndim != 1 or array.shape != score.shape:
@@ -88,7 +93,8 @@ def _check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray
         raise ValueError("labels must be 0/1 labels or expected positives in [0, 1]")
 
 
-def _check_bound(bound: float) -> None:
+def check_bound(bound: float) -> None:
+    """Raise ValueError unless the precision bound is in (0, 1]."""
     if not 0.0 < bound <= 1.0:
         raise ValueError(f"precision bound must be in (0, 1], got {bound}")
 
@@ -157,8 +163,8 @@ def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float, confid
     O(N log N) (one sort). Ties are kept together: a threshold never separates equal scores.
     """
     score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
-    _check_inputs(score, labels)
-    _check_bound(bound)
+    check_inputs(score, labels)
+    check_bound(bound)
     cut = _best_cut(score, labels.astype(np.float64), np.ones(score.size, dtype=np.int64), bound, confidence)
     return Boundary(
         level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None
@@ -237,13 +243,13 @@ def equi_weight_binning(
     """Bin a hold-out set into ``levels`` uncertainty levels x ``bins`` equi-weight score bins.
 
     Cost: one O(N log N) stable sort by score (O(N) when ``score`` is already sorted, as
-    :func:`choose_grid` passes it), then an O(N) stable sort by level; edges are value quantiles,
-    so tied scores (or uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
+    :func:`~.grid_cv.choose_grid` passes it), then an O(N) stable sort by level; edges are value
+    quantiles, so tied scores (or uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
     """
     score = np.asarray(score, dtype=np.float64)
     uncertainty = np.asarray(uncertainty, dtype=np.float64)
     labels = np.asarray(labels)
-    _check_inputs(score, labels, uncertainty)
+    check_inputs(score, labels, uncertainty)
     if levels < 1 or bins < 1:
         raise ValueError(f"need at least one level and one bin, got levels={levels}, bins={bins}")
     level_edges = np.quantile(uncertainty, np.arange(1, levels) / levels) if levels > 1 else np.empty(0)
@@ -307,7 +313,7 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     ``K``'s arg-max selection is checked with the actual row counts and the best selection that
     truly meets the bound is returned (exactly the optimum when the bins are equal).
     """
-    _check_bound(bound)
+    check_bound(bound)
     levels, bins = binning.shape
     top_positives = binning.top(binning.positives)  # (L, B + 1)
     top_rows = binning.top(binning.rows)  # (L, B + 1)
@@ -321,9 +327,9 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     choice = np.zeros((levels, k_max + 1), dtype=np.int64)
     for level in range(levels):
         gain = top_positives[level, : widest + 1].astype(np.float64)[None, :]  # (1, J + 1)
-        candidates = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
-        choice[level] = np.argmax(candidates, axis=1)
-        best = candidates[k, choice[level]]
+        totals = np.where(reachable, best[np.maximum(previous, 0)] + gain, -np.inf)  # (K + 1, J + 1)
+        choice[level] = np.argmax(totals, axis=1)
+        best = totals[k, choice[level]]
     # read back every K's selection at once: its bins per level, positives and rows
     remaining = k.copy()
     picked = np.zeros((levels, k_max + 1), dtype=np.int64)
@@ -339,8 +345,8 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     if not ok.any():
         return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
     most = positives[ok].max()
-    candidates = np.flatnonzero(ok & (positives == most))
-    winner = candidates[np.argmin(rows[candidates])]
+    tied = np.flatnonzero(ok & (positives == most))
+    winner = tied[np.argmin(rows[tied])]
     return binning.boundary(picked[:, winner], feasible=True)
 
 
@@ -373,7 +379,7 @@ def mist(binning: Binning, rates: np.ndarray, bound: float, confidence: float | 
     the rates are non-decreasing in score within a level, the bins above the cut are the top bins
     of each level: a per-level score threshold. O(LB log LB) after binning.
     """
-    _check_bound(bound)
+    check_bound(bound)
     cut = _best_cut(rates.ravel(), binning.positives.ravel(), binning.rows.ravel(), bound, confidence)
     if cut is None:
         return binning.boundary(np.zeros(binning.shape[0], dtype=np.int64), feasible=False)
@@ -445,161 +451,3 @@ METHODS: dict[str, Callable[[HoldOut, float], Boundary]] = {
     "ew_dpmt": lambda h, bound: ew_dpmt(h.binning, bound, h.confidence),
     "mist": lambda h, bound: mist(h.binning, h.rates, bound, h.confidence),
 }
-
-
-@dataclass(frozen=True)
-class GridScore:
-    """One candidate grid of :func:`choose_grid`, scored for one precision bound.
-
-    Attributes:
-        levels, rows_per_bin: the candidate; ``bins`` its score bins per level on the whole hold-out.
-        top_bin_positives: the fewest positives in the top score bin of any level (whole hold-out).
-        selected_positives, selected_rows: EW-DPMT's selections on the held folds, pooled over folds.
-        recall: ``selected_positives`` over the hold-out's positives (the cross-validated recall).
-        admissible: enough top-bin positives, and a non-empty pooled selection whose point
-            precision meets the bound.
-    """
-
-    levels: int
-    rows_per_bin: int
-    bins: int
-    top_bin_positives: float
-    selected_positives: float
-    selected_rows: int
-    recall: float
-    admissible: bool
-
-
-@dataclass(frozen=True)
-class GridChoice:
-    """The grid :func:`choose_grid` chose for one precision bound: ``levels`` x ``bins`` score bins
-    per level on the whole hold-out; ``fallback`` when no candidate was admissible and the default
-    grid was taken; ``candidates`` every candidate's score, in the order given."""
-
-    bound: float
-    levels: int
-    bins: int
-    fallback: bool
-    candidates: tuple[GridScore, ...]
-
-
-def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """``(N,)`` fold index of each row: a seeded random permutation, dealt round-robin after a
-    stable sort by label, so every fold holds the same share of positives (to within one row)."""
-    permutation = np.random.default_rng(seed).permutation(len(labels))  # (N,)
-    by_label = permutation[np.argsort(labels[permutation], kind="stable")]  # (N,)
-    fold = np.empty(len(labels), dtype=np.int64)
-    fold[by_label] = np.arange(len(labels)) % folds
-    return fold
-
-
-def choose_grid(
-    score: np.ndarray,
-    uncertainty: np.ndarray,
-    labels: np.ndarray,
-    bounds: Sequence[float],
-    candidates: Sequence[tuple[int, int]],
-    default: tuple[int, int],
-    *,
-    max_bins: int,
-    folds: int,
-    min_positives: int,
-    confidence: float | None,
-    seed: int,
-) -> list[GridChoice]:
-    """Per precision bound, the equi-weight grid (levels, score bins per level) of EW-DPMT and MIST,
-    chosen on the hold-out by ``folds``-fold cross-validation.
-
-    The paper (sections 5.2-5.3 and its experiments) treats the number of uncertainty levels and of
-    score bins as hyperparameters and does not say how to pick them; this rule is the package's
-    choice, reconstructed. ``candidates`` are ``(levels, rows_per_bin)`` pairs; a grid of ``n``
-    rows has :func:`bins_per_level` ``(n, levels, rows_per_bin, max_bins)`` score bins per level.
-    For every fold, the other folds are binned (:func:`equi_weight_binning`), EW-DPMT's boundary is
-    chosen on them at the bound with ``confidence`` (:func:`ew_dpmt`) and applied to the held fold;
-    selected positives and rows are pooled over the folds. A candidate is admissible when
-
-    (a) on the whole hold-out's binning, the top score bin of every level holds at least
-        ``min_positives`` positives: enough support where high-precision boundaries fall, and
-    (b) its pooled held-fold selection is non-empty and its point precision meets the bound
-        (:func:`meets_bound` without confidence).
-
-    The admissible candidate with the most pooled selected positives wins (ties: fewer cells
-    ``levels x bins``, then the earlier candidate); when none is admissible, ``default`` (a
-    ``(levels, rows_per_bin)`` pair) is taken with ``fallback=True``. Folds come from
-    :func:`stratified_folds` with ``seed``, so the same inputs give the same choice. MIST uses the
-    grid chosen here; no separate search is run for it. The boundary of each fold is chosen as on
-    the whole hold-out (the same ``confidence``), on ``(folds - 1) / folds`` of its rows, so the
-    held-fold recall is a slightly pessimistic estimate of the final boundary's.
-
-    Cost: every distinct fold grid is binned once per fold (one O(N log N) sort each) and runs one
-    DP per bound (O(L . K_max . min(B, K_max)), :func:`ew_dpmt`), plus one binning of the whole
-    hold-out per distinct grid for (a); candidates that the ``max_bins`` cap makes equal share
-    their work.
-    """
-    score = np.asarray(score, dtype=np.float64)
-    uncertainty = np.asarray(uncertainty, dtype=np.float64)
-    labels = np.asarray(labels, dtype=np.float64)
-    _check_inputs(score, labels, uncertainty)
-    for bound in bounds:
-        _check_bound(bound)
-    if folds < 2 or len(score) < folds:
-        raise ValueError(f"need 2 <= folds <= rows, got folds={folds} for {len(score)} rows")
-    by_score = np.argsort(score, kind="stable")  # (N,): sorted rows make every binning's sort O(N)
-    score, uncertainty, labels = score[by_score], uncertainty[by_score], labels[by_score]
-    rows = len(score)
-    full_bins = [bins_per_level(rows, levels, per_bin, max_bins) for levels, per_bin in candidates]  # (C,)
-    top_support: dict[tuple[int, int], float] = {}  # (levels, bins) -> fewest positives in a level's top bin
-    for (levels, _), bins in zip(candidates, full_bins, strict=True):
-        if (levels, bins) not in top_support:
-            whole = equi_weight_binning(score, uncertainty, labels, levels, bins)
-            top_support[levels, bins] = float(whole.positives[:, -1].min())
-    fold = stratified_folds(labels, folds, seed)  # (N,)
-    selected_positives = np.zeros((len(bounds), len(candidates)))  # (bounds, C), pooled over folds
-    selected_rows = np.zeros((len(bounds), len(candidates)), dtype=np.int64)
-    for held_fold in range(folds):
-        train, held = fold != held_fold, fold == held_fold
-        train_rows = int(train.sum())
-        score_train, uncertainty_train, labels_train = score[train], uncertainty[train], labels[train]  # (N - N_k,)
-        score_held, uncertainty_held, labels_held = score[held], uncertainty[held], labels[held]  # (N_k,)
-        fold_selection: dict[tuple[int, int], list[tuple[float, int]]] = {}  # (levels, bins) -> per bound
-        for c, (levels, per_bin) in enumerate(candidates):
-            grid = (levels, bins_per_level(train_rows, levels, per_bin, max_bins))
-            if grid not in fold_selection:
-                binning = equi_weight_binning(score_train, uncertainty_train, labels_train, *grid)
-                fold_selection[grid] = []
-                for bound in bounds:
-                    chosen = ew_dpmt(binning, bound, confidence).predict(score_held, uncertainty_held)
-                    fold_selection[grid].append((float(labels_held[chosen].sum()), int(chosen.sum())))
-            for b, (positives, selected) in enumerate(fold_selection[grid]):
-                selected_positives[b, c] += positives
-                selected_rows[b, c] += selected
-    total_positives = max(float(labels.sum()), 1e-12)
-    choices = []
-    for b, bound in enumerate(bounds):
-        scored = tuple(
-            GridScore(
-                levels=levels,
-                rows_per_bin=per_bin,
-                bins=bins,
-                top_bin_positives=top_support[levels, bins],
-                selected_positives=float(selected_positives[b, c]),
-                selected_rows=int(selected_rows[b, c]),
-                recall=float(selected_positives[b, c] / total_positives),
-                admissible=bool(
-                    top_support[levels, bins] >= min_positives
-                    and selected_rows[b, c] > 0
-                    and meets_bound(selected_positives[b, c], selected_rows[b, c], bound)
-                ),
-            )
-            for c, ((levels, per_bin), bins) in enumerate(zip(candidates, full_bins, strict=True))
-        )
-        admissible = [g for g in scored if g.admissible]
-        if admissible:
-            # max() keeps the first of equals: most positives, then fewest cells, then candidate order
-            best = max(admissible, key=lambda g: (g.selected_positives, -g.levels * g.bins))
-            choices.append(GridChoice(bound, best.levels, best.bins, fallback=False, candidates=scored))
-        else:
-            levels, per_bin = default
-            bins = bins_per_level(rows, levels, per_bin, max_bins)
-            choices.append(GridChoice(bound, levels, bins, fallback=True, candidates=scored))
-    return choices

@@ -204,10 +204,11 @@ class BoundaryParams:
     precision at this level.
 
     The grid is chosen per seed and precision bound by cross-validation on the hold-out
-    (:func:`~recsys_challenges.uncertainty.boundaries.choose_grid`) among ``cv_levels`` x
+    (:func:`~recsys_challenges.uncertainty.grid_cv.choose_grid`) among ``cv_levels`` x
     ``cv_rows_per_bin`` candidates, with ``cv_folds`` folds, each level's top score bin holding at
     least ``min_positives_per_bin`` positives; ``levels`` x ``rows_per_bin`` is the fallback grid
-    when no candidate is admissible, and the only grid when ``cv_levels`` is empty (CV off).
+    when no candidate is admissible, and the only grid when ``cv_levels`` or ``cv_rows_per_bin`` is
+    empty (CV off).
     """
 
     levels: int = 5

@@ -4,7 +4,7 @@ A loader reads one prepared table folder and returns a :class:`LabelledTable`. A
 one entry in :data:`LOADERS` plus one entry in ``uncertainty.datasets`` of params.yaml, e.g. the
 Taobao view->buy table of T2 (loader ``conversions``). A user's own table (README "Your own data")
 uses loader ``table`` (features + label) or ``scores`` (their model's score and uncertainty: the
-estimator is skipped, see ``train.given_scores``).
+estimator is skipped, see ``loop.given_scores``).
 
 Splits: train / hold-out / test by *group* (KDD Cup 2004: the native protein sequence of a row,
 whose examples are correlated; click logs: the row itself), so no group spans two splits; or by

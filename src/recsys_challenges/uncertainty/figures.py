@@ -1,6 +1,6 @@
-"""Stage ``uncertainty_figures@<dataset>``: the C6 and C7 figures of one dataset.
+"""The C6 and C7 figures of one dataset, drawn from its metrics file (and predictions for the boundary plane).
 
-Writes ``reports/figures/uncertainty/<dataset>/``:
+Stage ``uncertainty_figures@<dataset>`` (:func:`.stage.main_figures`) writes ``reports/figures/uncertainty/<dataset>/``:
 
 * ``c6_positivity.png``: test positivity rate against mean score, one curve per uncertainty level
   (quantiles within each score bin), with Clopper-Pearson 95% intervals (first seed), one panel per
@@ -22,20 +22,16 @@ Simulated datasets say so in every title.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from recsys_challenges.config import load_section
 from recsys_challenges.errors import DataError
-from recsys_challenges.io import atomic_dir
-from recsys_challenges.plotting import save_png, setup
 from recsys_challenges.uncertainty.boundaries import METHODS, Boundary, fit_detrender
-from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams, dataset_stage_parser
-from recsys_challenges.uncertainty.evaluate import METRICS_ROOT, bound_key
-from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions, prediction_key
+from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, FigureParams
+from recsys_challenges.uncertainty.predictions import prediction_key
+from recsys_challenges.uncertainty.results import bound_key
 
 FIGURES_ROOT = Path("reports/figures") / TECHNIQUE
 LABELS = {"single": "single threshold", "ew_dpmt": "EW-DPMT", "mist": "MIST"}
@@ -98,8 +94,8 @@ def c6_heatmap(metrics: dict) -> plt.Figure:
 
     rate = _grid(metrics["c6"], "rate")
     edges = metrics["c6"]["score_edges"]
-    bounds = ["min", *(f"{e:.3g}" for e in edges), "max"]
-    rows = [f"{bounds[i]}-{bounds[i + 1]}" for i in range(rate.shape[0])]
+    edge_labels = ["min", *(f"{e:.3g}" for e in edges), "max"]
+    bin_labels = [f"{edge_labels[i]}-{edge_labels[i + 1]}" for i in range(rate.shape[0])]
     figure, axis = plt.subplots(figsize=(6.5, 0.45 * rate.shape[0] + 1.5))
     sns.heatmap(
         rate,
@@ -108,7 +104,7 @@ def c6_heatmap(metrics: dict) -> plt.Figure:
         cmap="mako_r",
         cbar_kws={"label": "test positivity rate"},
         xticklabels=[f"{i + 1}" for i in range(rate.shape[1])],
-        yticklabels=rows,
+        yticklabels=bin_labels,
         ax=axis,
     )
     axis.set_xlabel("uncertainty level within the score bin (1 = lowest)")
@@ -250,27 +246,3 @@ def boundary_plane(arrays: dict[str, np.ndarray], metrics: dict, boundaries: dic
     axis.legend(fontsize=7, loc="lower left")
     return figure
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = dataset_stage_parser(
-        "uncertainty-figures", __doc__.splitlines()[0], f"figures folder (default {FIGURES_ROOT}/<dataset>)"
-    )
-    args = parser.parse_args(argv)
-    boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
-    params = load_section(FigureParams, "uncertainty.figures", args.params)
-    metrics_path = METRICS_ROOT / f"{args.dataset}.json"
-    if not metrics_path.is_file():
-        raise DataError(f"{metrics_path}: not found (run `dvc repro uncertainty_evaluate@{args.dataset}`)")
-    metrics = json.loads(metrics_path.read_text())
-    arrays, _ = load_predictions(PREDICTIONS_ROOT / args.dataset)
-    out = args.out or FIGURES_ROOT / args.dataset
-    setup()
-    with atomic_dir(out) as tmp:
-        save_png(c6_positivity(metrics), tmp / "c6_positivity.png")
-        save_png(c6_heatmap(metrics), tmp / "c6_heatmap.png")
-        save_png(c7_recall(metrics), tmp / "c7_recall.png")
-        save_png(c7_gain(metrics), tmp / "c7_gain.png")
-        boundaries = recorded_boundaries(metrics, params.boundary_bound, int(arrays["seeds"][0]), str(metrics_path))
-        save_png(boundary_plane(arrays, metrics, boundaries, boundary_params, params), tmp / "boundary.png")
-    print(f"{args.dataset}: figures in {out}")
-    return 0

@@ -1,12 +1,14 @@
-"""Stage ``uncertainty_train@<dataset>``: fit the score+uncertainty estimator once per seed, predict
-the hold-out and test splits.
+"""Fitting of T3: train the score+uncertainty estimator once per seed, predict the hold-out and test splits.
 
-Per dataset: load it through its loader, split train / hold-out / test by group (fixed split seed),
-then for every seed: down-sample the training negatives (``negative_keep``), standardise numerics
-with training statistics, train the estimator (``uncertainty.train.estimator``) with Lightning and
-write each hold-out and test row's score and uncertainty, for the headline estimator
-(``uncertainty.train.estimator``) and each ablation (``uncertainty.train.ablations``). The
-(estimator, seed) runs are independent jobs run by a pool of ``workers`` processes (params.yaml).
+Per dataset (:func:`train_dataset`): load it through its loader, split train / hold-out / test by
+group (fixed split seed), then for every seed: down-sample the training negatives
+(``negative_keep``), standardise numerics with training statistics, train the estimator
+(``uncertainty.train.estimator``) with Lightning and write each hold-out and test row's score and
+uncertainty, for the headline estimator (``uncertainty.train.estimator``) and each ablation
+(``uncertainty.train.ablations``). The (estimator, seed) runs are independent jobs run by a pool of
+``workers`` processes (params.yaml). A user's own scores are split and written as they are
+(:func:`given_scores`). The stage ``uncertainty_train@<dataset>`` (:func:`.stage.main_train`) calls
+this module.
 
 Output: ``data/uncertainty/predictions/<dataset>/`` (layout in :mod:`.predictions`).
 """
@@ -25,14 +27,13 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from lightning.pytorch.utilities import rank_zero_only
 
-from recsys_challenges.config import load_section, to_dict
+from recsys_challenges.config import to_dict
 from recsys_challenges.data.formats import load_table
 from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.tracking import TrackingParams, run_loggers
-from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams, dataset_stage_parser
+from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams
 from recsys_challenges.uncertainty.datasets import (
     LOADERS,
-    SCORES,
     SPLITS,
     LabelledTable,
     downsample_negatives,
@@ -41,8 +42,8 @@ from recsys_challenges.uncertainty.datasets import (
     standardise,
 )
 from recsys_challenges.uncertainty.estimators import ESTIMATORS, ClassifierModule, Estimator
-from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, PREDICTIONS_ROOT, prediction_key, save_predictions
-from recsys_challenges.workers import load_workers, map_jobs
+from recsys_challenges.uncertainty.predictions import EVALUATED_SPLITS, prediction_key, save_predictions
+from recsys_challenges.workers import map_jobs
 
 
 class CopiedRows(Dataset):
@@ -276,20 +277,3 @@ def given_scores(name: str, spec: DatasetParams, params: TrainParams, out: Path)
     save_predictions(out, arrays, meta)
     return meta
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = dataset_stage_parser(
-        "uncertainty-train", __doc__.splitlines()[0], f"output folder (default {PREDICTIONS_ROOT}/<dataset>)"
-    )
-    args = parser.parse_args(argv)
-    spec = load_section(DatasetParams, f"uncertainty.datasets.{args.dataset}", args.params)
-    params = load_section(TrainParams, "uncertainty.train", args.params)
-    tracking = load_section(TrackingParams, "tracking", args.params)
-    trainer_params = load_section(TrainerParams, "trainer", args.params)
-    out = args.out or PREDICTIONS_ROOT / args.dataset
-    if spec.loader == SCORES:
-        meta = given_scores(args.dataset, spec, params, out)
-    else:
-        meta = train_dataset(args.dataset, spec, params, tracking, out, trainer_params, load_workers(args.params))
-    print(f"{args.dataset}: predictions for {meta['rows']['holdout']} hold-out and {meta['rows']['test']} test rows")
-    return 0
