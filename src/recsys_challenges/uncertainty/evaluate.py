@@ -18,6 +18,7 @@ dataset's role (:func:`dataset_role`). The result is a :class:`~.results.Metrics
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.special import logit
@@ -37,7 +38,7 @@ from recsys_challenges.uncertainty.boundaries import (
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams
 from recsys_challenges.uncertainty.grid_cv import choose_grid
 from recsys_challenges.uncertainty.positivity import c6_slope, c6_statistic, positivity_grid
-from recsys_challenges.uncertainty.predictions import prediction_key
+from recsys_challenges.uncertainty.predictions import load_predictions, prediction_key
 from recsys_challenges.uncertainty.results import (
     BoundaryRecord,
     C6Grid,
@@ -53,6 +54,7 @@ from recsys_challenges.uncertainty.results import (
     Role,
     bound_key,
 )
+from recsys_challenges.workers import map_jobs
 
 BASELINE = "single"
 MIN_CEILING_RECALL = 0.01
@@ -540,15 +542,50 @@ def dataset_role(block: EstimatorResult, meta: dict, bounds: list[float], params
     )
 
 
+@dataclass(frozen=True)
+class EstimatorJob:
+    """One estimator of :func:`evaluate`, a job of :func:`~recsys_challenges.workers.map_jobs`: the
+    worker reads the predictions folder itself rather than receiving its arrays through a pipe."""
+
+    predictions: Path
+    estimator: str
+    boundary_params: BoundaryParams
+    params: EvaluateParams
+
+    def run(self) -> EstimatorResult:
+        arrays, meta = load_predictions(self.predictions)
+        return evaluate_estimator(arrays, meta, self.estimator, self.boundary_params, self.params,
+                                  self.estimator == meta["estimator"])
+
+
+def run_estimator_job(job: EstimatorJob) -> EstimatorResult:
+    """:meth:`EstimatorJob.run`, as a module-level function a worker process can be handed."""
+    return job.run()
+
+
 def evaluate(
-    arrays: dict[str, np.ndarray], meta: dict, boundary_params: BoundaryParams, params: EvaluateParams
+    arrays: dict[str, np.ndarray],
+    meta: dict,
+    boundary_params: BoundaryParams,
+    params: EvaluateParams,
+    predictions: Path | None = None,
+    workers: int = 1,
 ) -> Metrics:
-    """The metrics document of one dataset (layout in :mod:`.results`)."""
+    """The metrics document of one dataset (layout in :mod:`.results`). With ``predictions`` (the
+    folder ``arrays`` and ``meta`` were read from) and ``workers`` > 1, the estimators are evaluated
+    in a pool of worker processes; each is a pure function of the predictions, so the document is
+    the same whatever the pool's size."""
     headline = meta["estimator"]
-    blocks = {
-        estimator: evaluate_estimator(arrays, meta, estimator, boundary_params, params, estimator == headline)
-        for estimator in meta["estimators"]
-    }
+    if predictions is not None and workers > 1:
+        jobs = [EstimatorJob(predictions, estimator, boundary_params, params) for estimator in meta["estimators"]]
+        results = map_jobs(run_estimator_job, jobs, workers,
+                           lambda job, _, seconds: f"{meta['dataset']} {job.estimator}: {seconds:.0f}s")
+        blocks = dict(zip(meta["estimators"], results, strict=True))
+    else:
+        blocks = {
+            estimator: evaluate_estimator(arrays, meta, estimator, boundary_params, params, estimator == headline)
+            for estimator in meta["estimators"]
+        }
     bounds = list(params.precision_bounds)
     return Metrics(
         technique=TECHNIQUE,

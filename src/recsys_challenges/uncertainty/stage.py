@@ -57,6 +57,7 @@ def main_evaluate(argv: list[str] | None = None) -> int:
     from recsys_challenges.uncertainty.evaluate import evaluate
     from recsys_challenges.uncertainty.predictions import PREDICTIONS_ROOT, load_predictions
     from recsys_challenges.uncertainty.results import METRICS_ROOT, bound_key
+    from recsys_challenges.workers import load_workers
 
     parser = dataset_stage_parser(
         "uncertainty-evaluate",
@@ -67,8 +68,9 @@ def main_evaluate(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     boundary_params = load_section(BoundaryParams, "uncertainty.boundaries", args.params)
     params = load_section(EvaluateParams, "uncertainty.evaluate", args.params)
-    arrays, meta = load_predictions(args.predictions or PREDICTIONS_ROOT / args.dataset)
-    metrics = evaluate(arrays, meta, boundary_params, params)
+    folder = args.predictions or PREDICTIONS_ROOT / args.dataset
+    arrays, meta = load_predictions(folder)
+    metrics = evaluate(arrays, meta, boundary_params, params, folder, load_workers(args.params))
     write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", metrics.to_json())
     for name, block in metrics.by_estimator().items():
         slope = block.summary["classifier"]["c6_slope_upper"]
