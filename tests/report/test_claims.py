@@ -8,11 +8,15 @@ import json
 
 import pytest
 
-from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_power_table
+from recsys_challenges.report.claims import claim_texts, judge, load_claim_params
+from recsys_challenges.report.claims.uncertainty import uncertainty_power_table
 from recsys_challenges.report.evidence import load_metrics
 from recsys_challenges.report.render import claims_markdown
 from recsys_challenges.report.stability import ReportConfig
 from recsys_challenges.stats import mean_ci
+from tests.conftest import ROOT
+
+PARAMS = load_claim_params(ROOT / "params.yaml")
 
 BASE = [0.5, 0.6, 0.7]
 
@@ -415,7 +419,7 @@ def test_the_mde_of_an_evidence_ci_reaches_the_claims_report(tmp_path):
     write(tmp_path, "uncertainty", "kdd", uncertainty(slope, exactly(0.3)))
     results = judge(load_metrics(tmp_path))
     assert [e.mde for e in results["C6"].evidence] == [0.1234]
-    markdown = claims_markdown(list(CLAIMS), results, {"figures/uncertainty/kdd/c6_positivity.png": "kdd: real"})
+    markdown = claims_markdown(claim_texts(PARAMS), results, {"figures/uncertainty/kdd/c6_positivity.png": "kdd: real"})
     assert "| 95% CI | MDE | seeds |" in markdown and "| [-0.5000, -0.5000] | 0.1234 | 3 |" in markdown
 
 
@@ -425,7 +429,7 @@ def test_the_t3_power_table_shows_each_dataset_role_slope_mde_and_gains(tmp_path
     content["summary"]["single"]["feasible@0.9"] = mean_ci([1.0, 0.0, 0.0])  # 0.9: not on every seed
     content["role"] |= {"test_rows": 4000, "test_positives": 1200, "power": {"c6_mde": 0.25}}
     write(tmp_path, "uncertainty", "adult", content)
-    (line,) = [x for x in uncertainty_power_table(load_metrics(tmp_path)) if x.startswith("| adult")]
+    (line,) = [x for x in uncertainty_power_table(load_metrics(tmp_path), PARAMS) if x.startswith("| adult")]
     assert line == (
         "| adult | real | 4000 | 1200 | 0.900 | real, neither saturated nor underpowered, C6 MDE 0.25 log-odds | "
         "-0.50 [-0.50, -0.50] | 0.25 | @0.5: +30.0% [+30.0, +30.0] (MDE 5.0); @0.8: +30.0% [+30.0, +30.0] (MDE 5.0) | "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from recsys_challenges.report.claims import CLAIMS, judge
+from recsys_challenges.report.claims import claim_texts, judge, load_claim_params
 from recsys_challenges.report.evidence import load_metrics
 from tests.conftest import BIN, run_checked
 
@@ -20,8 +20,9 @@ def test_claims_list_all_seven_with_the_verdicts_of_the_rules(tiny_project):
     expected = judge(load_metrics(work / "reports/metrics"))
     assert {k: v["verdict"] for k, v in written.items()} == {k: r.verdict for k, r in expected.items()}
     markdown = (work / "reports/claims.md").read_text()
-    for claim in CLAIMS:
-        assert f"## {claim.claim_id}: {claim.title}" in markdown
+    for text in claim_texts(load_claim_params(work / "params.yaml")):
+        assert f"## {text.claim_id}: {text.title}" in markdown
+        assert f"*Rule:* {text.rule}" in markdown  # the texts quote the tiny profile's params
 
 
 def test_gallery_shows_every_figure_and_needs_no_network(tiny_project):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from recsys_challenges.errors import DataError
 from recsys_challenges.headline.common import Headline, Row, mean, number, pick, stage_main
-from recsys_challenges.report.claims import LOWER_IS_BETTER, NO_SIGNALS, SIGNALS, STREAM_METRICS
+from recsys_challenges.report.claims import LOWER_IS_BETTER
+from recsys_challenges.report.claims.delayed import NO_SIGNALS, SIGNALS, STREAM_METRICS
 from recsys_challenges.report.evidence import MetricsFile
 
 METHODS = (SIGNALS, NO_SIGNALS, "vanilla", "oracle")  # besides the best waiting-N

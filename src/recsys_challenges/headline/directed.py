@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from recsys_challenges.errors import DataError
 from recsys_challenges.headline.common import Headline, Row, difference, mean, number, pick, stage_main
-from recsys_challenges.report.claims import DUAL, DUAL_FIXED, IN_DEGREE_RULE, RANKING_BASELINES, SINGLE
+from recsys_challenges.report.claims.directed import DUAL, DUAL_FIXED, IN_DEGREE_RULE, RANKING_BASELINES, SINGLE
 from recsys_challenges.report.evidence import MetricsFile
 
 RANKING = (("mrr", "mrr"), ("hitrate@10", "hit10"))  # payload metric, headline name

@@ -1,9 +1,10 @@
 """Stages ``report`` (claims.md, claims.json, headline/claims.json) and ``report_gallery`` (README.md, index.html).
 
 ``report`` reads only ``reports/metrics/<technique>/<dataset>.json`` and applies the rules of
-:mod:`recsys_challenges.report.claims`. ``report_gallery`` adds every figure of
-``reports/figures/`` with one paragraph each (:data:`CAPTIONS`); the HTML page embeds the PNGs, so
-it opens offline (``make screenshot`` renders it in headless Chromium).
+:mod:`recsys_challenges.report.claims` (their texts quote ``--params``). ``report_gallery`` adds
+every figure of ``reports/figures/`` with one paragraph each (:data:`CAPTIONS`) to the verdicts and
+titles of ``claims.json``; the HTML page embeds the PNGs, so it opens offline (``make screenshot``
+renders it in headless Chromium).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from recsys_challenges.config import load_section
-from recsys_challenges.report.claims import CLAIMS, judge, uncertainty_power_table, uncertainty_role
+from recsys_challenges.report.claims import CLAIMS, claim_texts, judge, load_claim_params
+from recsys_challenges.report.claims.uncertainty import uncertainty_power_table, uncertainty_role
 from recsys_challenges.report.evidence import ClaimResult, Evidence, load_metrics
 from recsys_challenges.report.render import (
+    ClaimText,
     Figure,
     claims_json,
     claims_markdown,
@@ -115,7 +118,7 @@ def figures(root: Path, roles: dict[str, str] | None = None) -> list[Figure]:
 
 
 def uncertainty_roles(metrics_root: Path) -> dict[str, str]:
-    """T3 dataset -> its role in words (:func:`~recsys_challenges.report.claims.uncertainty_role`)."""
+    """T3 dataset -> its role in words (:func:`~recsys_challenges.report.claims.uncertainty.uncertainty_role`)."""
     return {f.dataset: uncertainty_role(f) for f in load_metrics(metrics_root) if f.technique == "uncertainty"}
 
 
@@ -131,6 +134,27 @@ def load_results(path: Path) -> dict[str, ClaimResult]:
     }
 
 
+def load_texts(path: Path) -> list[ClaimText]:
+    """The claim texts written by ``report`` (claims.json), in report order, for the gallery."""
+    payload = json.loads(path.read_text())
+    return [
+        ClaimText(
+            claim.claim_id, payload[claim.claim_id]["technique"], payload[claim.claim_id]["title"],
+            payload[claim.claim_id]["statement"], payload[claim.claim_id]["rule"],
+            tuple(payload[claim.claim_id]["figures"]),
+        )
+        for claim in CLAIMS
+    ]
+
+
+def figure_captions(texts: list[ClaimText], roles: dict[str, str]) -> dict[str, str]:
+    """A line under each claim figure of one T3 dataset: the dataset and its role."""
+    return {
+        f: f"{dataset}: {role}" for text in texts for f in text.figures
+        for dataset, role in roles.items() if f.startswith(f"figures/uncertainty/{dataset}/")
+    }
+
+
 def main_claims(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="report", description="Claim verdicts from reports/metrics/**.json")
     parser.add_argument("--root", type=Path, default=REPORTS)
@@ -138,13 +162,11 @@ def main_claims(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     metrics = load_metrics(args.root / "metrics")
     results = judge(metrics, load_section(ReportConfig, "report", args.params))
-    texts = list(CLAIMS)
-    roles = uncertainty_roles(args.root / "metrics")
-    captions = {
-        f: f"{dataset}: {role}" for text in texts for f in text.figures
-        for dataset, role in roles.items() if f.startswith(f"figures/uncertainty/{dataset}/")
-    }
-    write_text(args.root / "claims.md", claims_markdown(texts, results, captions, uncertainty_power_table(metrics)))
+    params = load_claim_params(args.params)
+    texts = claim_texts(params)
+    captions = figure_captions(texts, uncertainty_roles(args.root / "metrics"))
+    appendix = uncertainty_power_table(metrics, params)
+    write_text(args.root / "claims.md", claims_markdown(texts, results, captions, appendix))
     write_text(args.root / "claims.json", claims_json(texts, results))
     write_text(args.root / "headline" / "claims.json", verdict_summary(texts, results))
     for claim_id, result in results.items():
@@ -156,8 +178,8 @@ def main_gallery(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="report-gallery", description="reports/README.md and index.html")
     parser.add_argument("--root", type=Path, default=REPORTS)
     args = parser.parse_args(argv)
-    results = load_results(args.root / "claims.json")
-    found, texts = figures(args.root, uncertainty_roles(args.root / "metrics")), list(CLAIMS)
+    results, texts = load_results(args.root / "claims.json"), load_texts(args.root / "claims.json")
+    found = figures(args.root, uncertainty_roles(args.root / "metrics"))
     write_text(args.root / "README.md", gallery_markdown(found, results, texts))
     write_text(args.root / "index.html", gallery_html(found, results, texts))
     print(f"{len(found)} figures in {args.root / 'README.md'} and {args.root / 'index.html'}")
