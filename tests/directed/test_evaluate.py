@@ -8,8 +8,9 @@ import torch
 import yaml
 
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, save_graph
-from recsys_challenges.directed.evaluate import all_node_ranks, main, popularity_embeddings
+from recsys_challenges.directed.evaluate import all_node_ranks, popularity_embeddings
 from recsys_challenges.directed.models import dot_scores
+from recsys_challenges.directed.stage import main_evaluate
 from recsys_challenges.errors import DataError
 from tests.conftest import ROOT
 
@@ -52,4 +53,4 @@ def test_fewer_test_edges_than_degree_buckets_is_an_error_naming_the_split(tmp_p
     params["directed"]["experiment"]["seeds"] = [0]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(DataError, match=r"split_seed0\.npz: 1 test edges cannot fill 4 degree buckets"):
-        main(["tiny", "--trained", str(trained)])
+        main_evaluate(["tiny", "--trained", str(trained)])
