@@ -240,6 +240,66 @@ def make_trainer(max_epochs: int, loggers: list, callbacks: list, trainer_params
     return lightning.Trainer(**(settings | overrides))
 
 
+def build_module(
+    method: cfg.MethodParams,
+    method_params: dict,
+    edge_index: np.ndarray,
+    num_nodes: int,
+    split: EdgeSplit,
+    validation: tuple[np.ndarray, np.ndarray],
+    seed: int,
+) -> LinkPredictionModule:
+    """The module of one run: the training graph's relations with ``method``'s fan-outs, a fresh
+    encoder (drawn from torch's global generator), the one-way flags and the validation set."""
+    sampling, model = method_params["sampling"], method_params["model"]
+    train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
+    relations = method_relations(method, train_edges, num_nodes, sampling)
+    val_queries, val_candidates = validation
+    encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
+    data = TrainingData(
+        relations,
+        train_edges,
+        torch.from_numpy(one_way(edge_index[:, split.train], edge_index[:, split.train], num_nodes)),
+        torch.from_numpy(val_queries),
+        torch.from_numpy(val_candidates),
+    )
+    return LinkPredictionModule(
+        method.encoder, encoder, data, method_params["loss"], method_params["train"], model.num_layers, seed
+    )
+
+
+def run_record(
+    module: LinkPredictionModule,
+    num_nodes: int,
+    train: cfg.TrainParams,
+    sampling: cfg.SamplingParams,
+    started: float,
+    batch_size: int,
+) -> RunRecord:
+    """The record of a fitted run (``started``: its ``time.perf_counter()`` before the fit)."""
+    relations = module.relations
+    return RunRecord(
+        selected_epoch=module.best_epoch,
+        val_mrr=module.best_mrr,
+        epochs_run=len(module.val_curve),
+        max_epochs=train.max_epochs,
+        # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
+        budget_bound=module.best_epoch + train.patience >= train.max_epochs,
+        val_curve=module.val_curve,
+        seconds=time.perf_counter() - started,
+        batch_size=batch_size,
+        neighbour_budget={
+            relation_name: realised_budget(relation.fanout, relation.csr.degree(), relation.two_hop)
+            for relation_name, relation in relations.items()
+        },
+        exponent={
+            relation_name: relation_exponent(relation.csr.degree(), sampling)
+            for relation_name, relation in relations.items()
+        },
+        neighbourhood_difference=neighbourhood_difference(relations, module.train_edges, num_nodes, sampling),
+    )
+
+
 def train_method(
     name: str,
     method: cfg.MethodParams,
@@ -264,30 +324,18 @@ def train_method(
         return finished
     lightning.seed_everything(seed, workers=True, verbose=False)
     method_params = cfg.method_training(method, params)  # params with the method's own overrides
-    sampling, model, loss, train = (method_params[key] for key in ("sampling", "model", "loss", "train"))
-    train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
-    relations = method_relations(method, train_edges, num_nodes, sampling)
-    val_queries, val_candidates = validation
-    encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
-    data = TrainingData(
-        relations,
-        train_edges,
-        torch.from_numpy(one_way(edge_index[:, split.train], edge_index[:, split.train], num_nodes)),
-        torch.from_numpy(val_queries),
-        torch.from_numpy(val_candidates),
-    )
-    module = LinkPredictionModule(method.encoder, encoder, data, loss, train, model.num_layers, seed)
+    train = method_params["train"]
+    module = build_module(method, method_params, edge_index, num_nodes, split, validation, seed)
     batch_size = batch_size_for(split.train.size, train)
     loader = edge_loader(split.train.size, batch_size, train.steps_per_epoch, seed)
     config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
     config |= {section: asdict(value) for section, value in method_params.items()}
     config |= {"trainer": asdict(trainer_params)}
-    max_epochs = train.max_epochs
     last = None if checkpoints is None else checkpoints / "last.ckpt"
     callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints)]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
-        trainer = make_trainer(max_epochs, loggers, callbacks, trainer_params)
+        trainer = make_trainer(train.max_epochs, loggers, callbacks, trainer_params)
         trainer.fit(
             module,
             train_dataloaders=loader,
@@ -295,26 +343,7 @@ def train_method(
             ckpt_path=last if last is not None and last.exists() else None,
         )
     source, target = module.best_embeddings
-    record = RunRecord(
-        selected_epoch=module.best_epoch,
-        val_mrr=module.best_mrr,
-        epochs_run=len(module.val_curve),
-        max_epochs=max_epochs,
-        # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
-        budget_bound=module.best_epoch + train.patience >= max_epochs,
-        val_curve=module.val_curve,
-        seconds=time.perf_counter() - started,
-        batch_size=batch_size,
-        neighbour_budget={
-            relation_name: realised_budget(relation.fanout, relation.csr.degree(), relation.two_hop)
-            for relation_name, relation in relations.items()
-        },
-        exponent={
-            relation_name: relation_exponent(relation.csr.degree(), sampling)
-            for relation_name, relation in relations.items()
-        },
-        neighbourhood_difference=neighbourhood_difference(relations, train_edges, num_nodes, sampling),
-    )
+    record = run_record(module, num_nodes, train, method_params["sampling"], started, batch_size)
     if trainer.is_global_zero and checkpoints is not None:
         write_finished(checkpoints, source.numpy(), target.numpy(), record)
     return source.numpy(), target.numpy(), record

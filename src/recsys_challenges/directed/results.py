@@ -8,8 +8,8 @@
 * ``reports/metrics/directed/planted_two_hop.json`` (``directed_control``, :mod:`.control`):
   :class:`ControlMetrics`, the same core with the planted graph's parameters.
 
-Each type's ``to_json`` gives the payload with its keys in the fields' order (the files' byte
-layout) and ``from_json`` reads it back; ``write`` writes it with :func:`recsys_challenges.io.write_json`.
+Each type's ``to_json`` gives the payload (its fields, values as they are) and ``from_json`` reads
+it back; ``write`` writes it with :func:`recsys_challenges.io.write_json` (sorted keys, no NaN).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ NEIGHBOURHOOD_KEYS = ("overall", "lowest_quarter")
 
 
 class RunRecord(TypedDict):
-    """One (method, seed) run of ``directed_train`` (:func:`.loop.train_method`), in this key order."""
+    """One (method, seed) run of ``directed_train`` (:func:`.loop.train_method`)."""
 
     selected_epoch: int  # the epoch of the best validation MRR: its embeddings are kept
     val_mrr: float  # the best validation MRR
