@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Self, TypedDict
 
 import numpy as np
 
@@ -49,27 +49,29 @@ class RunRecord(TypedDict):
     neighbourhood_difference: dict[str, float]  # NEIGHBOURHOOD_KEYS -> share of nodes (.loop.neighbourhood_difference)
 
 
-def _payload(result: Any) -> dict[str, Any]:
-    """A dataclass's fields in their order, values as they are (no deep copy)."""
-    return {field.name: getattr(result, field.name) for field in fields(result)}
+class JsonResult:
+    """A frozen dataclass whose JSON payload is its fields, values as they are (no deep copy)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> Self:
+        return cls(**payload)
+
+    def write(self, path: Path) -> None:
+        write_json(path, self.to_json())
 
 
 @dataclass(frozen=True)
-class TrainingLog:
+class TrainingLog(JsonResult):
     """``training.json``: ``{"dataset", "seeds", "methods": {method: {str(seed): RunRecord}}}``."""
 
     dataset: str
     seeds: list[int]
     methods: dict[str, dict[str, RunRecord]]
 
-    def to_json(self) -> dict[str, Any]:
-        return _payload(self)
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> TrainingLog:
-        return cls(**payload)
-
-    def write(self, folder: Path) -> None:
+    def write(self, folder: Path) -> None:  # type: ignore[override]  # training.json in directed_train's folder
         write_json(folder / TRAINING_FILE, self.to_json())
 
     def record(self, method: str, seed: int) -> RunRecord:
@@ -113,7 +115,7 @@ def read_embeddings(trained: Path, method: str, seed: int) -> tuple[np.ndarray, 
 
 
 @dataclass(frozen=True)
-class DatasetMetrics:
+class DatasetMetrics(JsonResult):
     """``reports/metrics/directed/<dataset>.json``: test metrics of every method (layout in :mod:`.evaluate`)."""
 
     technique: str  # "directed"
@@ -127,19 +129,9 @@ class DatasetMetrics:
     selection: dict[str, dict[str, list]]  # method -> SELECTION_KEYS -> per seed
     neighbourhood: dict[str, dict[str, list]]  # method -> NEIGHBOURHOOD_KEYS -> per seed
 
-    def to_json(self) -> dict[str, Any]:
-        return _payload(self)
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> DatasetMetrics:
-        return cls(**payload)
-
-    def write(self, path: Path) -> None:
-        write_json(path, self.to_json())
-
 
 @dataclass(frozen=True)
-class ControlMetrics:
+class ControlMetrics(JsonResult):
     """``reports/metrics/directed/planted_two_hop.json``: the planted control's test metrics (:mod:`.control`)."""
 
     technique: str  # "directed"
@@ -150,13 +142,3 @@ class ControlMetrics:
     selection: dict[str, dict[str, list]]  # method -> SELECTION_KEYS but max_epochs -> per seed
     neighbourhood: dict[str, dict[str, list]]  # method -> NEIGHBOURHOOD_KEYS -> per seed
     planted: dict[str, Any]  # the generator's parameters (.config.ControlParams) and the test queries
-
-    def to_json(self) -> dict[str, Any]:
-        return _payload(self)
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> ControlMetrics:
-        return cls(**payload)
-
-    def write(self, path: Path) -> None:
-        write_json(path, self.to_json())

@@ -38,9 +38,12 @@ DESCRIPTIONS = {
 }
 
 
-def _parser(stage: str) -> argparse.ArgumentParser:
+def _parser(stage: str, out: Path | None = None) -> argparse.ArgumentParser:
+    """``stage``'s parser with ``--params``, and ``--out`` defaulting to ``out`` when given."""
     parser = argparse.ArgumentParser(prog=f"recsys_challenges {stage}", description=DESCRIPTIONS[stage])
     parser.add_argument("--params", default="params.yaml")
+    if out is not None:
+        parser.add_argument("--out", type=Path, default=out)
     return parser
 
 
@@ -132,8 +135,7 @@ def main_control(argv: list[str] | None = None) -> int:
     """``directed_control``: the planted positive control for C3 (:mod:`.control`)."""
     from recsys_challenges.directed import control
 
-    parser = _parser("directed-control")
-    parser.add_argument("--out", type=Path, default=cfg.CONTROL_OUTPUT)
+    parser = _parser("directed-control", out=cfg.CONTROL_OUTPUT)
     args = parser.parse_args(argv)
     control_params = cfg.load(cfg.ControlParams, "control", args.params)
     experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
@@ -152,8 +154,7 @@ def main_search(argv: list[str] | None = None) -> int:
     """``directed_search``: the validation-only hyper-parameter search (:mod:`.search`)."""
     from recsys_challenges.directed import search
 
-    parser = _parser("directed-search")
-    parser.add_argument("--out", type=Path, default=cfg.SEARCH_OUTPUT)
+    parser = _parser("directed-search", out=cfg.SEARCH_OUTPUT)
     args = parser.parse_args(argv)
     search_params = cfg.load(cfg.SearchParams, "search", args.params)
     known = cfg.load_methods(args.params)
@@ -169,8 +170,7 @@ def main_bench(argv: list[str] | None = None) -> int:
     """``directed_bench``: speed and memory of the dual GNN and of the sampler (:mod:`.bench`)."""
     from recsys_challenges.directed import bench
 
-    parser = _parser("directed-bench")
-    parser.add_argument("--out", type=Path, default=cfg.BENCH_OUTPUT)
+    parser = _parser("directed-bench", out=cfg.BENCH_OUTPUT)
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
