@@ -3,7 +3,8 @@
 Technique stages list the files they read so that editing a figure does not retrain a model; a list
 that misses a module leaves outputs stale without a word from ``dvc status``. Checked: the modules of
 the stage's own technique package (``directed``, ``delayed``, ``uncertainty``), docstring-only
-``__init__.py`` files aside.
+``__init__.py`` files aside. A stage's command reaches its entry function's module (its top-level
+imports and every function but the other stages' entry functions) and whatever that imports.
 """
 
 import ast
@@ -27,23 +28,22 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _import_nodes(tree: ast.Module, function: str | None):
-    """The nodes of a module whose imports count: all of them, or with ``function`` the module's top
-    level and that function only (a stage file holding several stages' entry functions, each
-    importing its own library inside it)."""
-    if function is None:
-        return ast.walk(tree)
-    kept = [
-        statement for statement in tree.body
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        or statement.name == function
-    ]
-    return (node for statement in kept for node in ast.walk(statement))
+def _imports(tree: ast.AST) -> list[str]:
+    """The package modules ``tree`` imports (lazy ones included), and the names imported from them
+    (which may be submodules)."""
+    modules = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("recsys_challenges"):
+            modules.append(node.module)
+            modules.extend(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
+        elif isinstance(node, ast.Import):
+            modules.extend(alias.name for alias in node.names if alias.name.startswith("recsys_challenges"))
+    return modules
 
 
-def imported_files(module: str, function: str | None = None) -> set[Path]:
-    """Files of the package reached from ``module`` through its imports (lazy ones included); with
-    ``function``, ``module``'s own imports are those of its top level and of ``function``."""
+def imported_files(module: str, skip: frozenset[str] = frozenset()) -> set[Path]:
+    """Files of the package reached from ``module`` through its imports (lazy ones included), leaving
+    out the top-level functions of ``module`` itself named in ``skip``."""
     seen: set[Path] = set()
     stack = [module]
     while stack:
@@ -52,17 +52,14 @@ def imported_files(module: str, function: str | None = None) -> set[Path]:
         if path is None or path in seen:
             continue
         seen.add(path)
-        for node in _import_nodes(ast.parse(path.read_text()), function if name == module else None):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("recsys_challenges"):
-                stack.append(node.module)
-                stack.extend(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
-            elif isinstance(node, ast.Import):
-                stack.extend(alias.name for alias in node.names if alias.name.startswith("recsys_challenges"))
+        tree = ast.parse(path.read_text())
+        if name == module and skip:
+            tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef) and node.name in skip)]
+        stack.extend(_imports(tree))
     return seen
 
 
 def _entry(stage: dict) -> tuple[str, str]:
-    """The ``(module, function)`` the stage's command runs."""
     words = stage["cmd"].split()
     assert words[:3] == ["python", "-m", "recsys_challenges"], f"not a package command: {stage['cmd']}"
     module, function = STAGES[words[3]].split(":")
@@ -71,6 +68,13 @@ def _entry(stage: dict) -> tuple[str, str]:
 
 def _entry_module(stage: dict) -> str:
     return _entry(stage)[0]
+
+
+def entry_files(module: str, function: str) -> set[Path]:
+    """Files a stage command reaches: its entry module without the *other* stages' entry functions
+    (a stage file holding several stages' mains imports each one's library inside its main)."""
+    others = {entry.split(":")[1] for entry in STAGES.values() if entry.split(":")[0] == module} - {function}
+    return imported_files(module, frozenset(others))
 
 
 def _stages() -> list[tuple[str, dict]]:
@@ -85,7 +89,7 @@ def test_stage_deps_cover_the_modules_its_command_imports(name: str, stage: dict
     deps = [ROOT / dep for dep in stage.get("deps", [])]
     package = PACKAGE / module.split(".")[1]
     method_files = {
-        path for path in imported_files(module, function) if path.parent == package and path.name != "__init__.py"
+        path for path in entry_files(module, function) if path.parent == package and path.name != "__init__.py"
     }
     missing = sorted(
         str(path.relative_to(ROOT)) for path in method_files

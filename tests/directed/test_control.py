@@ -6,10 +6,11 @@ import numpy as np
 import torch
 
 from recsys_challenges.directed import config as cfg
-from recsys_challenges.directed.control import ControlParams, planted_two_hop_graph, pool_embeddings
+from recsys_challenges.directed.config import ControlParams
+from recsys_challenges.directed.control import planted_two_hop_graph, pool_embeddings
 from recsys_challenges.directed.evaluate import evaluate_seed
 from recsys_challenges.directed.sampling import sample_subgraph
-from recsys_challenges.directed.train import method_relations
+from recsys_challenges.directed.loop import method_relations
 
 SMALL = ControlParams(num_targets=100, num_connectors=40, connector_degree=8, num_hubs=60, hub_degree=30, num_leaves=120)
 ADAPTIVE = cfg.MethodParams(encoder="dual", fanout_rule="inverse_power", pool="two_hop")

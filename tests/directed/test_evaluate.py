@@ -8,8 +8,9 @@ import torch
 import yaml
 
 from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, save_graph
-from recsys_challenges.directed.evaluate import all_node_ranks, main, popularity_embeddings
+from recsys_challenges.directed.evaluate import all_node_ranks, popularity_embeddings
 from recsys_challenges.directed.models import dot_scores
+from recsys_challenges.directed.stage import main_evaluate
 from recsys_challenges.errors import DataError
 from tests.conftest import ROOT
 
@@ -52,4 +53,29 @@ def test_fewer_test_edges_than_degree_buckets_is_an_error_naming_the_split(tmp_p
     params["directed"]["experiment"]["seeds"] = [0]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(DataError, match=r"split_seed0\.npz: 1 test edges cannot fill 4 degree buckets"):
-        main(["tiny", "--trained", str(trained)])
+        main_evaluate(["tiny", "--trained", str(trained)])
+
+
+@pytest.mark.parametrize("decoder", ["dual", "gravity"])
+def test_sampled_ranks_equal_the_former_validation_formula(decoder):
+    """Validation MRR (model selection) now ranks with the test's ``sampled_ranks``; the former
+    validation code scored ``(n * K, d)`` repeated sources against flat candidates: bit-identical."""
+    from recsys_challenges.directed.metrics import mean_reciprocal_rank, ranks_against, sampled_ranks
+    from recsys_challenges.directed.models import DECODERS
+    from recsys_challenges.directed.module import validation_mrr
+
+    pair_scores = DECODERS[decoder][1]
+    generator = torch.Generator().manual_seed(0)
+    source, target = torch.randn(500, 33, generator=generator), torch.randn(500, 33, generator=generator)
+    queries = torch.randint(0, 500, (2, 300), generator=generator)
+    candidates = torch.randint(0, 500, (300, 100), generator=generator)
+    u, v, k = queries[0], queries[1], candidates.shape[1]
+    positive = pair_scores(source.index_select(0, u), target.index_select(0, v))  # the former validation_mrr
+    negative = pair_scores(
+        source.index_select(0, u).repeat_interleave(k, 0), target.index_select(0, candidates.flatten())
+    ).view(-1, k)
+    former = ranks_against(positive, negative).numpy()
+    true_score, ranks = sampled_ranks(source, target, u, v, candidates, pair_scores)
+    assert torch.equal(true_score, positive)
+    assert np.array_equal(ranks, former)
+    assert validation_mrr(source, target, queries, candidates, pair_scores) == mean_reciprocal_rank(former)

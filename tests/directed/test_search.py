@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from recsys_challenges.directed import config as cfg
-from recsys_challenges.directed.search import AXES, OUTPUT as SEARCH_OUTPUT, STAGES, SearchParams, group_best, stage_points
+from recsys_challenges.directed.config import SEARCH_AXES as AXES, SEARCH_OUTPUT, SEARCH_STAGES as STAGES, SearchParams
+from recsys_challenges.directed.search import group_best, stage_points
 from recsys_challenges.errors import ConfigError
 
 GRID = {"learning_rate": [0.01, 0.02], "hard_negative_weight": [0.0, 1.0], "dim": [32, 128], "weight_decay": [0.0, 1e-6]}

@@ -1,4 +1,4 @@
-"""Training on a tiny real subgraph (:mod:`recsys_challenges.directed.train`)."""
+"""Training on a tiny real subgraph (:mod:`recsys_challenges.directed.loop`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from recsys_challenges.data.sources.citation import cora_ml
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.sampling import realised_budget
 from recsys_challenges.directed.splits import split_edges
-from recsys_challenges.directed.train import EpochBatches, batch_size_for, method_relations, train_method, validation_set
+from recsys_challenges.directed.loop import EpochBatches, batch_size_for, method_relations, train_method, validation_set
 from recsys_challenges.tracking import TrackingParams
 
 

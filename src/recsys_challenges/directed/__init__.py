@@ -5,7 +5,11 @@ arXiv 2211.11583): every node has a source and a target embedding learned by mes
 ``score(u -> v) = s_u . t_v``, trained with an asymmetric loss; neighbourhoods are sampled with
 fan-outs that shrink with the degree. Claims C1-C3 of the keynote (see README).
 
-Modules: :mod:`.sampling` (fan-out rules, vectorised sampler), :mod:`.models` (encoders,
-decoders), :mod:`.losses`, :mod:`.splits`, :mod:`.metrics`; stages :mod:`.train`,
-:mod:`.evaluate`, :mod:`.figures`, :mod:`.bench`, :mod:`.search`.
+Modules: :mod:`.config` (params sections, output paths), :mod:`.sampling` (fan-out rules,
+vectorised sampler), :mod:`.models` (encoders, decoders), :mod:`.losses`, :mod:`.splits`,
+:mod:`.metrics`; :mod:`.module` (the LightningModule), :mod:`.loop` (fitting: every method on every
+seed), :mod:`.evaluate` (test metrics), :mod:`.results` (the result files' types), :mod:`.figures`,
+:mod:`.control` (planted C3 control), :mod:`.search` (validation grid), :mod:`.bench`; :mod:`.stage`
+holds every stage's ``main`` (``directed-train``, ``-evaluate``, ``-figures``, ``-control``,
+``-search``, ``-bench``).
 """

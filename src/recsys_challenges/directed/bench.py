@@ -1,4 +1,4 @@
-"""``directed_bench`` stage: speed and memory of the dual GNN and of the sampler, measured in one run.
+"""Speed and memory of the dual GNN and of the sampler, measured in one run (stage ``directed_bench``, :mod:`.stage`).
 
 1. One training epoch on ``bench.dataset`` (cit-HepPh) of the dual GNN (fixed and adaptive
    fan-out) and of a single-embedding PyG SAGEConv model of equal depth, width and neighbour
@@ -13,7 +13,7 @@
    edges. Target: < ``memory_limit_gib`` GiB.
 
 4. Training harness (``harness_throughput``): positive edges per second of ``Trainer.fit`` exactly
-   as ``directed_train`` builds it (:func:`~recsys_challenges.directed.train.make_trainer`: CSV
+   as ``directed_train`` builds it (:func:`~recsys_challenges.directed.loop.make_trainer`: CSV
    logger, ``last.ckpt`` every epoch, ``log_every_n_steps=1``), validation and early stopping
    switched off (``limit_val_batches=0``), ``HARNESS_EPOCHS`` epochs of the adaptive dual GNN on
    ``bench.dataset``, against a plain PyTorch loop of the same encoder copy, Adam, ``training_step``
@@ -23,13 +23,12 @@
 ``SCALE_WORKLOADS`` exposes the scale workloads (one epoch on the generated 1M/10M graph, one epoch
 on cit-HepPh) to the project's ``make bench`` runner, one workload per call.
 
-Output ``reports/bench/directed.json``; the ratios are printed too. Wall times on a shared
+Output ``reports/bench/directed.json`` (:func:`run_bench`); the ratios are printed too (:func:`print_summary`). Wall times on a shared
 machine are inflated by other load: ``machine.load_average`` records it.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -49,10 +48,9 @@ from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.models import ENCODERS
 from recsys_challenges.directed.sampling import CSR, sample_neighbours
-from recsys_challenges.directed.splits import one_way
-from recsys_challenges.directed.train import (
+from recsys_challenges.data.formats import GraphData
+from recsys_challenges.directed.loop import (
     EpochBatches,
-    LinkPredictionModule,
     batch_size_for,
     edge_loader,
     last_checkpoint,
@@ -60,10 +58,10 @@ from recsys_challenges.directed.train import (
     method_relations,
     quiet_lightning,
 )
-from recsys_challenges.io import write_json
+from recsys_challenges.directed.module import LinkPredictionModule, TrainingData
+from recsys_challenges.directed.splits import one_way
 from recsys_challenges.rounds import interleaved_rounds, throughput_ratio
 
-OUTPUT = Path("reports/bench/directed.json")
 EPOCH_METHODS = {
     "dual_fixed": cfg.MethodParams(encoder="dual", fanout_rule="fixed"),
     "dual_adaptive": cfg.MethodParams(encoder="dual", fanout_rule="inverse_power", pool="two_hop"),
@@ -72,6 +70,11 @@ EPOCH_METHODS = {
 TARGET_HARNESS_RATIO = 0.8  # package training throughput / a plain loop's
 HARNESS_EPOCHS = 3  # epochs of one timed round (of steps_per_epoch steps each)
 HARNESS_REPEATS = 5  # timed rounds (after a warm-up round)
+
+
+def no_validation() -> tuple[torch.Tensor, torch.Tensor]:
+    """Empty validation queries ``(2, 0)`` and candidates ``(0, 1)``: the benchmarks time training only."""
+    return torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, 1, dtype=torch.long)
 
 
 def epoch_seconds(
@@ -83,11 +86,10 @@ def epoch_seconds(
     edges = torch.from_numpy(edge_index)
     relations = method_relations(method, edges, num_nodes, params["sampling"])
     encoder = ENCODERS[method.encoder](num_nodes, params["model"].dim, params["model"].num_layers)
-    module = LinkPredictionModule(
-        method.encoder, encoder, relations, edges, torch.from_numpy(one_way(edge_index, edge_index, num_nodes)),
-        torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, 1, dtype=torch.long), loss, loss.hard_negative_weight,
-        train.learning_rate, train, params["model"].num_layers, seed,
+    data = TrainingData(
+        relations, edges, torch.from_numpy(one_way(edge_index, edge_index, num_nodes)), *no_validation()
     )
+    module = LinkPredictionModule(method.encoder, encoder, data, loss, train, params["model"].num_layers, seed)
     module.log = lambda *args, **kwargs: None  # no Trainer here: time the computation only
     optimizer = module.configure_optimizers()
     batch = params.get("batch_size") or batch_size_for(edges.shape[1], train)
@@ -136,9 +138,8 @@ def harness_throughput(
     batch = batch_size_for(edges.shape[1], train)
 
     def module(kind: type[LinkPredictionModule]) -> LinkPredictionModule:
-        return kind(method.encoder, copy.deepcopy(base), relations, edges, flags, torch.zeros(2, 0, dtype=torch.long),
-                    torch.zeros(0, 1, dtype=torch.long), loss, loss.hard_negative_weight, train.learning_rate, train,
-                    params["model"].num_layers, seed)
+        data = TrainingData(relations, edges, flags, *no_validation())
+        return kind(method.encoder, copy.deepcopy(base), data, loss, train, params["model"].num_layers, seed)
 
     with tempfile.TemporaryDirectory(prefix="directed-harness-") as tmp:
         def package(round_index: int):
@@ -310,21 +311,15 @@ SCALE_WORKLOADS: dict[str, Callable[[], dict]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=OUTPUT)
-    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.memory_child:
-        print(json.dumps(memory_child(args.params)))
-        return 0
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    bench = cfg.load(cfg.BenchParams, "bench", args.params)
-    params = cfg.load_training(args.params)
-    torch.set_num_threads(experiment.num_threads)
-    graph = load_graph(PREPARED_ROOT / bench.dataset)
-
+def run_bench(
+    graph: GraphData,
+    experiment: cfg.ExperimentParams,
+    bench: cfg.BenchParams,
+    params: dict,
+    params_path: str,
+) -> dict:
+    """Every measurement of the module docstring on ``graph`` (``bench.dataset``); the memory one in a
+    fresh ``directed-bench --memory-child`` process reading ``params_path``. The payload of the output file."""
     epochs = {}
     for name, method in EPOCH_METHODS.items():
         seconds, steps = epoch_seconds(method, graph.edge_index, graph.num_nodes, params)
@@ -337,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
                                  HARNESS_EPOCHS, HARNESS_REPEATS)
 
     child = subprocess.run(
-        [sys.executable, "-m", "recsys_challenges", "directed-bench", "--memory-child", "--params", args.params],
+        [sys.executable, "-m", "recsys_challenges", "directed-bench", "--memory-child", "--params", params_path],
         capture_output=True, text=True, check=True,
     )
     memory = json.loads(child.stdout.strip().splitlines()[-1])
-    payload = {
+    return {
         "epoch": {
             "dataset": bench.dataset,
             "seconds": epochs,
@@ -360,12 +355,15 @@ def main(argv: list[str] | None = None) -> int:
             "note": "wall times on a machine shared with other jobs; load_average says how busy it was",
         },
     }
-    write_json(args.out, payload)
-    print(f"epoch time dual / SAGE (equal depth, width, budget): {ratio:.2f} (target <= 2.5)")
+
+
+def print_summary(payload: dict) -> None:
+    """The ratios of :func:`run_bench`'s payload against their targets, one line each."""
+    epoch, sampler, harness, memory = (payload[key] for key in ("epoch", "sampler", "harness_throughput", "memory"))
+    print(f"epoch time dual / SAGE (equal depth, width, budget): {epoch['ratio_dual_vs_sage']:.2f} (target <= 2.5)")
     print(f"sampler: {sampler['speedup']:.1f}x the per-node loop "
           f"({sampler['vectorised_edges_per_s']:.3g} vs {sampler['loop_edges_per_s']:.3g} edges/s; target >= 50x)")
     print(f"training harness: Trainer.fit {harness['package']['examples_per_s']:.0f} edges/s, plain loop "
           f"{harness['plain']['examples_per_s']:.0f}: ratio {harness['ratio']:.2f} (target >= {TARGET_HARNESS_RATIO})")
     print(f"peak memory, one epoch on {memory['nodes']} nodes / {memory['edges']} edges: "
-          f"{memory['peak_rss_gib']:.2f} GiB (target < {bench.memory_limit_gib} GiB)")
-    return 0
+          f"{memory['peak_rss_gib']:.2f} GiB (target < {memory['limit_gib']} GiB)")

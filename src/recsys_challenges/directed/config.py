@@ -1,9 +1,12 @@
-"""The ``directed`` section of params.yaml as frozen dataclasses (one per sub-section).
+"""The ``directed`` section of params.yaml as frozen dataclasses (one per sub-section), and the
+folders and files the directed stages write.
 
 Each stage loads only the sub-sections it reads (dvc.yaml lists exactly those keys):
 ``directed_train`` reads experiment, split, sampling, model, loss, train, methods;
-``directed_evaluate`` reads experiment, split, methods, evaluate; ``directed_figures`` reads
-datasets, methods, figures; ``directed_bench`` reads experiment, sampling, model, loss, train, bench.
+``directed_evaluate`` reads experiment, methods, evaluate; ``directed_figures`` reads
+datasets, experiment, methods, figures; ``directed_bench`` reads experiment, sampling, model, loss,
+train, bench; ``directed_control`` adds evaluate and control to the training sections;
+``directed_search`` adds search.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES, PO
 from recsys_challenges.errors import ConfigError
 
 T = TypeVar("T")
+
+OUTPUT_ROOT = Path("data/directed")  # directed_train: data/directed/<dataset>/ (splits, embeddings, training.json)
+CHECKPOINT_ROOT = Path("runs/checkpoints/directed")  # resumable runs' scratch folders, outside DVC
+METRICS_ROOT = Path("reports/metrics/directed")  # directed_evaluate: <dataset>.json
+FIGURES_ROOT = Path("reports/figures/directed")  # directed_figures
+CONTROL_OUTPUT = METRICS_ROOT / "planted_two_hop.json"  # directed_control
+SEARCH_OUTPUT = METRICS_ROOT / "search" / "validation_grid.json"  # directed_search
+BENCH_OUTPUT = Path("reports/bench/directed.json")  # directed_bench
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,66 @@ class BenchParams:
     def __post_init__(self) -> None:
         require(self.generated_nodes >= 2 and self.generated_edges >= 1, "generated graph must be non-empty")
         require(self.generated_exponent > 1, "generated_exponent must be > 1")
+
+
+@dataclass(frozen=True)
+class ControlParams:
+    """``directed.control``: sizes of the planted graph of :mod:`.control` and the two methods compared."""
+
+    num_targets: int = 400
+    num_connectors: int = 200
+    connector_degree: int = 10
+    num_hubs: int = 150
+    hub_degree: int = 40
+    num_leaves: int = 400
+    adaptive_method: str = "dual_adaptive"
+    fixed_method: str = "dual_fixed"
+
+    def __post_init__(self) -> None:
+        require(self.connector_degree >= 2, "connector_degree must be >= 2 (a leaf holds out two of its targets)")
+        require(self.connector_degree <= self.num_targets, "connector_degree must be <= num_targets")
+        require(self.hub_degree < self.num_hubs, "hub_degree must be < num_hubs")
+        require(min(self.num_connectors, self.num_hubs, self.num_leaves) >= 1, "every node group must be non-empty")
+
+
+SEARCH_AXES = ("learning_rate", "hard_negative_weight", "dim", "weight_decay")  # MethodParams fields
+# the search's stages (:mod:`.search`): the axes varied jointly in each
+SEARCH_STAGES = (("learning_rate", "hard_negative_weight"), ("learning_rate", "dim", "weight_decay"))
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """``directed.search``: the datasets, seed and axes of the validation search (:mod:`.search`)."""
+
+    datasets: list[str] = field(default_factory=lambda: ["cora_ml", "citeseer"])
+    methods: list[str] = field(default_factory=lambda: ["dual_fixed", "sage", "shallow", "gravity_gae"])
+    seed: int = 0
+    learning_rate: list[float] = field(default_factory=lambda: [0.01, 0.02])
+    hard_negative_weight: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    dim: list[int] = field(default_factory=lambda: [32])
+    weight_decay: list[float] = field(default_factory=lambda: [0.0])
+    full_product: bool = False  # one stage over all four axes instead of SEARCH_STAGES
+    shared: list[str] = field(default_factory=list)  # methods searched as one group: one shared configuration
+    workers: int = 1  # groups searched in parallel processes
+
+    def __post_init__(self) -> None:
+        require(len(self.datasets) >= 1 and len(self.methods) >= 1, "search.datasets and search.methods must not be empty")
+        for axis in SEARCH_AXES:
+            require(len(getattr(self, axis)) >= 1, f"search.{axis} must not be empty")
+        outside = [name for name in self.shared if name not in self.methods]
+        require(not outside, f"search.shared {outside} are not in search.methods")
+        require(self.workers >= 1, "search.workers must be >= 1")
+
+    def axes(self) -> dict[str, list]:
+        return {axis: list(getattr(self, axis)) for axis in SEARCH_AXES}
+
+    def stages(self) -> tuple[tuple[str, ...], ...]:
+        return (SEARCH_AXES,) if self.full_product else SEARCH_STAGES
+
+    def groups(self) -> list[list[str]]:
+        """The ``shared`` methods as one group, then every other method alone."""
+        alone = [[name] for name in self.methods if name not in self.shared]
+        return ([list(self.shared)] if self.shared else []) + alone
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``directed_control`` stage: a planted positive control for C3 (two-hop adaptive sampling).
+"""A planted positive control for C3, two-hop adaptive sampling (stage ``directed_control``, :mod:`.stage`).
 
 A generated directed graph in which the low-degree nodes' held-out links can be predicted only
 from their second hop, by construction:
@@ -26,62 +26,45 @@ pool. Two comparisons, each adaptive against fixed on the leaves' test MRR (all-
   as in ``directed_train``): whether the model learns to use the planted two-hop context. If it does
   not, the harness cannot see a C3 effect, and the claims report says C3 is untestable.
 
-Output ``reports/metrics/directed/planted_two_hop.json``: the layout of
-:mod:`.evaluate`'s metrics files (``summary``, ``selection``) with ``data_kind: "simulated"`` and
-``planted``: the generator's parameters and the per-seed neighbourhood-difference shares.
+Output ``reports/metrics/directed/planted_two_hop.json`` (:class:`.results.ControlMetrics`): the
+layout of :mod:`.evaluate`'s metrics files (``summary``, ``selection``, ``neighbourhood``: the
+per-seed neighbourhood-difference shares) with ``data_kind: "simulated"`` and ``planted``: the
+generator's parameters (:class:`.config.ControlParams`).
 """
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from recsys_challenges.config import require
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.evaluate import evaluate_seed
-from recsys_challenges.stats import by_key, summarise_seeds
+from recsys_challenges.directed.loop import (
+    TrainJob,
+    describe_run,
+    method_relations,
+    quiet_lightning,
+    run_job,
+    validation_set,
+)
+from recsys_challenges.directed.results import CONTROL_SELECTION_KEYS, NEIGHBOURHOOD_KEYS, ControlMetrics, RunRecord
 from recsys_challenges.directed.sampling import expected_adjacency
 from recsys_challenges.directed.splits import EdgeSplit
-from recsys_challenges.directed.train import TrainJob, describe_run, method_relations, quiet_lightning, run_job, validation_set
-from recsys_challenges.io import write_json
+from recsys_challenges.stats import by_key, summarise_seeds
 from recsys_challenges.tracking import TrackingParams
-from recsys_challenges.workers import load_workers, map_jobs
-
-OUTPUT = Path("reports/metrics/directed/planted_two_hop.json")
+from recsys_challenges.workers import map_jobs
 
 
-@dataclass(frozen=True)
-class ControlParams:
-    """``directed.control``: sizes of the planted graph and the two methods compared."""
-
-    num_targets: int = 400
-    num_connectors: int = 200
-    connector_degree: int = 10
-    num_hubs: int = 150
-    hub_degree: int = 40
-    num_leaves: int = 400
-    adaptive_method: str = "dual_adaptive"
-    fixed_method: str = "dual_fixed"
-
-    def __post_init__(self) -> None:
-        require(self.connector_degree >= 2, "connector_degree must be >= 2 (a leaf holds out two of its targets)")
-        require(self.connector_degree <= self.num_targets, "connector_degree must be <= num_targets")
-        require(self.hub_degree < self.num_hubs, "hub_degree must be < num_hubs")
-        require(min(self.num_connectors, self.num_hubs, self.num_leaves) >= 1, "every node group must be non-empty")
-
-
-def planted_two_hop_graph(params: ControlParams, seed: int) -> tuple[np.ndarray, int, EdgeSplit]:
+def planted_two_hop_graph(params: cfg.ControlParams, seed: int) -> tuple[np.ndarray, int, EdgeSplit]:
     """The planted graph ``(2, E)``, its node count and its split (see the module docstring).
 
     Node ids: targets ``0..T-1``, connectors, hubs, then leaves.
     """
     rng = np.random.default_rng(seed)
-    targets = params.num_targets
-    connectors = targets + np.arange(params.num_connectors)
+    num_targets = params.num_targets  # target ids 0..T-1
+    connectors = num_targets + np.arange(params.num_connectors)
     hubs = connectors[-1] + 1 + np.arange(params.num_hubs)
     leaves = hubs[-1] + 1 + np.arange(params.num_leaves)
     num_nodes = int(leaves[-1]) + 1
@@ -89,7 +72,7 @@ def planted_two_hop_graph(params: ControlParams, seed: int) -> tuple[np.ndarray,
     def lists(count: int, choices: int, degree: int) -> np.ndarray:  # (count, degree) distinct picks per row
         return np.argsort(rng.random((count, choices)), axis=1)[:, :degree]
 
-    connector_lists = lists(params.num_connectors, targets, params.connector_degree)  # (W, K) target ids
+    connector_lists = lists(params.num_connectors, num_targets, params.connector_degree)  # (W, K) target ids
     others = lists(params.num_hubs, params.num_hubs - 1, params.hub_degree)  # (H, D) among the other hubs
     hub_lists = hubs[0] + others + (others >= np.arange(params.num_hubs)[:, None])  # skip the hub itself
     chosen = rng.integers(0, params.num_connectors, params.num_leaves)  # (U,) each leaf's connector
@@ -122,18 +105,16 @@ def pool_embeddings(
     return expected_adjacency(relation).to_dense().numpy(), np.eye(num_nodes, dtype=np.float32)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-control", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    control = cfg.load(ControlParams, "control", args.params)
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    evaluate = cfg.load(cfg.EvaluateParams, "evaluate", args.params)
-    params = cfg.load_training(args.params)
-    known = cfg.load_methods(args.params)
-    methods = {name: known[name] for name in (control.adaptive_method, control.fixed_method)}
-    torch.set_num_threads(experiment.num_threads)
+def run_control(
+    control: cfg.ControlParams,
+    experiment: cfg.ExperimentParams,
+    evaluate: cfg.EvaluateParams,
+    params: dict,
+    methods: dict[str, cfg.MethodParams],
+    workers: int,
+) -> ControlMetrics:
+    """Train ``methods`` (the adaptive and the fixed one) on every seed's planted graph in ``workers``
+    processes, then test them and the training-free pools of both rules on the leaves."""
     quiet_lightning()
     no_tracking = TrackingParams(csv=False, wandb=False)
     overall_runs, records = [], {name: [] for name in methods}
@@ -141,36 +122,44 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [TrainJob(name, method, "planted_two_hop", edge_index, num_nodes, split,
                      validation_set(edge_index, num_nodes, split, params["train"], seed), seed, params, no_tracking)
             for seed, (edge_index, num_nodes, split) in graphs.items() for name, method in methods.items()]
-    trained = map_jobs(run_job, jobs, load_workers(args.params), threads=experiment.num_threads,
+    trained = map_jobs(run_job, jobs, workers, threads=experiment.num_threads,
                        describe=lambda job, result, _: describe_run(job.dataset, job.name, job.seed, result[2]))
-    runs = {(job.seed, job.name): result for job, result in zip(jobs, trained, strict=True)}
+    results = {(job.seed, job.name): result for job, result in zip(jobs, trained, strict=True)}
     for seed, (edge_index, num_nodes, split) in graphs.items():
         embeddings = {
             f"pool_{kind}": ("dual", *pool_embeddings(methods[name], edge_index[:, split.train], num_nodes, params["sampling"]))
             for kind, name in (("adaptive", control.adaptive_method), ("fixed", control.fixed_method))
         }
         for name, method in methods.items():
-            source, target, record = runs[seed, name]
+            source, target, record = results[seed, name]
             embeddings[name] = (method.encoder, source, target)
             records[name].append(record)
         overall, _, _ = evaluate_seed(edge_index, num_nodes, split, embeddings, evaluate, seed)
         overall_runs.append(overall)
         print(f"  planted seed {seed}: " + ", ".join(f"{m} mrr {v['mrr']:.3f}" for m, v in overall.items()))
-    payload = {
-        "technique": "directed",
-        "dataset": "planted_two_hop",
-        "data_kind": "simulated",
-        "seeds": experiment.seeds,
-        "summary": {m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in overall_runs[0]},
-        "selection": {
-            name: {key: [record[key] for record in runs] for key in ("selected_epoch", "val_mrr", "epochs_run", "budget_bound")}
-            for name, runs in records.items()
+    return control_metrics(control, experiment.seeds, overall_runs, records)
+
+
+def control_metrics(
+    control: cfg.ControlParams, seeds: list[int], overall_runs: list[dict], records: dict[str, list[RunRecord]]
+) -> ControlMetrics:
+    """The metrics file: test metrics summarised over seeds, and each trained method's per-seed selection."""
+    return ControlMetrics(
+        technique="directed",
+        dataset="planted_two_hop",
+        data_kind="simulated",
+        seeds=seeds,
+        summary={m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in overall_runs[0]},
+        selection={
+            name: {key: [record[key] for record in method_records] for key in CONTROL_SELECTION_KEYS}
+            for name, method_records in records.items()
         },
-        "neighbourhood": {
-            name: {key: [record["neighbourhood_difference"][key] for record in runs] for key in ("overall", "lowest_quarter")}
-            for name, runs in records.items()
+        neighbourhood={
+            name: {
+                key: [record["neighbourhood_difference"][key] for record in method_records]
+                for key in NEIGHBOURHOOD_KEYS
+            }
+            for name, method_records in records.items()
         },
-        "planted": asdict(control) | {"test_queries": "one held-out two-hop target per leaf (all leaves have degree 1)"},
-    }
-    write_json(args.out, payload)
-    return 0
+        planted=asdict(control) | {"test_queries": "one held-out two-hop target per leaf (all leaves have degree 1)"},
+    )

@@ -1,7 +1,7 @@
-"""``directed_evaluate`` stage: test metrics of every method, seed by seed, measured once.
+"""Test metrics of every method, seed by seed, measured once (stage ``directed_evaluate``, :mod:`.stage`).
 
-Reads the splits and selected embeddings of ``directed_train`` and writes
-``reports/metrics/directed/<dataset>.json``. Methods: every trained method of
+Reads the splits and selected embeddings of ``directed_train`` (:mod:`.results`) and builds
+``reports/metrics/directed/<dataset>.json`` (:class:`.results.DatasetMetrics`). Methods: every trained method of
 ``directed.methods`` plus the training-free ``popularity`` baseline (rank targets by training
 in-degree; its score ``indeg(v)`` makes its direction AUC exactly the *in-degree rule*
 "``u -> v`` when ``v`` has more training in-links than ``u``").
@@ -16,7 +16,8 @@ Protocols (see :mod:`.metrics` for the formulas):
 * direction on the one-way test edges (``v -> u`` is not an edge of the graph):
   ``direction_auc`` (paired) and ``direction_auc_pooled``.
 
-JSON layout (beyond the shared core ``technique, dataset, data_kind, seeds, summary``)::
+JSON layout (:class:`.results.DatasetMetrics`; beyond the shared core ``technique, dataset, data_kind,
+seeds, summary``)::
 
     "summary":   {method: {metric: mean_ci}}                      # every metric above
     "by_degree": {method: {"q1".."qB": {metric: mean_ci}}}        # mrr, hitrate@K (all or sampled),
@@ -40,15 +41,13 @@ JSON layout (beyond the shared core ``technique, dataset, data_kind, seeds, summ
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from recsys_challenges.data.formats import PREPARED_ROOT, load_graph, read_meta
+from recsys_challenges.data.formats import GraphData
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.metrics import (
     degree_buckets,
@@ -58,16 +57,23 @@ from recsys_challenges.directed.metrics import (
     pooled_direction_auc,
     ranks_against,
     sample_candidates,
+    sampled_ranks,
 )
 from recsys_challenges.directed.models import DECODERS
+from recsys_challenges.directed.results import (
+    NEIGHBOURHOOD_KEYS,
+    SELECTION_KEYS,
+    DatasetMetrics,
+    TrainingLog,
+    read_embeddings,
+    read_split,
+    split_file,
+)
 from recsys_challenges.directed.sampling import csr_from_edges, segment_positions
 from recsys_challenges.directed.splits import EdgeSplit, one_way
-from recsys_challenges.directed.train import OUTPUT_ROOT
 from recsys_challenges.errors import DataError
-from recsys_challenges.io import write_json
 from recsys_challenges.stats import by_key, summarise_seeds
 
-METRICS_ROOT = Path("reports/metrics/directed")
 POPULARITY = "popularity"
 
 
@@ -88,15 +94,15 @@ def all_node_ranks(
     num_nodes = target.shape[0]
     known_out = csr_from_edges(torch.from_numpy(known[0]), torch.from_numpy(known[1]), num_nodes)
     order = np.argsort(queries[0], kind="stable")
-    sources = queries[0][order]
-    unique_sources, first = np.unique(sources, return_index=True)
+    query_sources = queries[0][order]  # sorted
+    unique_sources, first = np.unique(query_sources, return_index=True)
     ranks = np.empty(queries.shape[1])
     for start in range(0, unique_sources.size, chunk_size):
         chunk = torch.from_numpy(unique_sources[start : start + chunk_size])
         scores = scores_fn(source.index_select(0, chunk), target)  # (b, N)
         begin = first[start]
-        end = first[start + chunk.numel()] if start + chunk.numel() < unique_sources.size else sources.size
-        rows = torch.from_numpy(np.searchsorted(unique_sources[start:], sources[begin:end]))  # (q,) row per query
+        end = first[start + chunk.numel()] if start + chunk.numel() < unique_sources.size else query_sources.size
+        rows = torch.from_numpy(np.searchsorted(unique_sources[start:], query_sources[begin:end]))  # (q,) row per query
         targets = torch.from_numpy(queries[1][order[begin:end]])  # (q,)
         true_score = scores[rows, targets]  # (q,)
         starts, lengths = known_out.indptr[chunk], known_out.indptr[chunk + 1] - known_out.indptr[chunk]
@@ -156,13 +162,7 @@ def evaluate_seed(
         scores_fn, pair_fn = DECODERS[encoder]
         source, target = torch.from_numpy(source_np), torch.from_numpy(target_np)
         with torch.no_grad():
-            s_u = source.index_select(0, u)  # (n, d)
-            true_score = pair_fn(s_u, target.index_select(0, v))  # (n,)
-            k = candidates.shape[1]
-            candidate_scores = pair_fn(
-                s_u[:, None, :], target.index_select(0, torch.from_numpy(candidates.ravel())).view(-1, k, target.shape[1])
-            )  # (n, K)
-            sampled = ranks_against(true_score, candidate_scores).numpy()
+            true_score, sampled = sampled_ranks(source, target, u, v, torch.from_numpy(candidates), pair_fn)
             ranks = {"_sampled": sampled}
             if full:
                 ranks[""] = all_node_ranks(source, target, queries, graph_edges, scores_fn, params.chunk_size)
@@ -187,83 +187,91 @@ def evaluate_seed(
     return overall, by_bucket, info
 
 
+def seed_embeddings(
+    graph: GraphData, split: EdgeSplit, trained: Path, methods: dict[str, cfg.MethodParams], seed: int
+) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """Method -> (encoder name, source, target) of one seed: the popularity baseline, then every trained method."""
+    embeddings = {POPULARITY: ("dual", *popularity_embeddings(graph.edge_index[:, split.train], graph.num_nodes))}
+    for name, method in methods.items():
+        embeddings[name] = (method.encoder, *read_embeddings(trained, name, seed))
+    return embeddings
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a prepared graph dataset (a name in directed.datasets)")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--trained", type=Path, default=None, help="directed_train output (default data/directed/<dataset>)")
-    parser.add_argument("--out", type=Path, default=None, help="metrics file (default reports/metrics/directed/<dataset>.json)")
-    args = parser.parse_args(argv)
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    params = cfg.load(cfg.EvaluateParams, "evaluate", args.params)
-    methods = cfg.load_methods(args.params)
-    torch.set_num_threads(experiment.num_threads)
-    trained = args.trained or OUTPUT_ROOT / args.dataset
-    graph = load_graph(PREPARED_ROOT / args.dataset)
-    training_file = trained / "training.json"
-    if not training_file.is_file():
-        raise DataError(f"{training_file}: not found (run `dvc repro directed_train@{args.dataset}`)")
-    training = json.loads(training_file.read_text())
-    overall_runs, bucket_runs, info_runs = [], [], []
-    for seed in experiment.seeds:
-        split_file = trained / f"split_seed{seed}.npz"
-        if not split_file.is_file():
-            raise DataError(f"{split_file}: not found; directed_train ran with other seeds than directed.experiment.seeds")
-        with np.load(split_file) as arrays:
-            split = EdgeSplit(train=arrays["train"], val=arrays["val"], test=arrays["test"])
+
+def evaluate_seeds(
+    dataset: str,
+    graph: GraphData,
+    trained: Path,
+    methods: dict[str, cfg.MethodParams],
+    params: cfg.EvaluateParams,
+    seeds: list[int],
+) -> list[tuple[dict, dict, dict]]:
+    """:func:`evaluate_seed` of every seed's split and embeddings in ``trained`` (``directed_train``'s
+    folder), one progress line per seed."""
+    runs = []
+    for seed in seeds:
+        split = read_split(trained, seed)
         if split.test.size < params.degree_buckets:
             raise DataError(
-                f"{split_file}: {split.test.size} test edges cannot fill {params.degree_buckets} degree buckets;"
-                " lower directed.evaluate.degree_buckets or use a larger graph"
+                f"{split_file(trained, seed)}: {split.test.size} test edges cannot fill {params.degree_buckets} degree"
+                " buckets; lower directed.evaluate.degree_buckets or use a larger graph"
             )
-        embeddings = {POPULARITY: ("dual", *popularity_embeddings(graph.edge_index[:, split.train], graph.num_nodes))}
-        for name, method in methods.items():
-            with np.load(trained / f"{name}_seed{seed}.npz") as arrays:
-                embeddings[name] = (method.encoder, arrays["source"], arrays["target"])
+        embeddings = seed_embeddings(graph, split, trained, methods, seed)
         overall, by_bucket, info = evaluate_seed(graph.edge_index, graph.num_nodes, split, embeddings, params, seed)
-        overall_runs.append(overall), bucket_runs.append(by_bucket), info_runs.append(info)
-        print(f"  {args.dataset} seed {seed}: " + ", ".join(
+        runs.append((overall, by_bucket, info))
+        print(f"  {dataset} seed {seed}: " + ", ".join(
             f"{m} mrr {v.get('mrr', v['mrr_sampled']):.3f} dir {v['direction_auc']:.3f}" for m, v in overall.items()
         ))
+    return runs
+
+
+def dataset_metrics(
+    dataset: str,
+    data_kind: str,
+    graph: GraphData,
+    runs: list[tuple[dict, dict, dict]],
+    training: TrainingLog,
+    methods: dict[str, cfg.MethodParams],
+    params: cfg.EvaluateParams,
+    seeds: list[int],
+) -> DatasetMetrics:
+    """The metrics file of one dataset: per-seed results of :func:`evaluate_seeds` summarised over
+    seeds, the protocol, and the model selection copied from ``training.json``."""
+    overall_runs = [overall for overall, _, _ in runs]
+    bucket_runs = [by_bucket for _, by_bucket, _ in runs]
+    info_runs = [info for _, _, info in runs]
     names = _bucket_names(params.degree_buckets)
     all_methods = [POPULARITY, *methods]
-    payload = {
-        "technique": "directed",
-        "dataset": args.dataset,
-        "data_kind": read_meta(PREPARED_ROOT / args.dataset).get("data_kind", "real"),  # "user": prepare-local
-        "seeds": experiment.seeds,
-        "summary": {m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in all_methods},
-        "by_degree": {
+    return DatasetMetrics(
+        technique="directed",
+        dataset=dataset,
+        data_kind=data_kind,
+        seeds=seeds,
+        summary={m: summarise_seeds(by_key([run[m] for run in overall_runs])) for m in all_methods},
+        by_degree={
             m: {b: summarise_seeds(by_key([run[m][b] for run in bucket_runs])) for b in names} for m in all_methods
         },
-        "degree_buckets": {
-            b: {key: [info[b][key] for info in info_runs] for key in info_runs[0][b]} for b in names
+        degree_buckets={
+            b: {key: [seed_info[b][key] for seed_info in info_runs] for key in info_runs[0][b]} for b in names
         },
-        "protocol": {
+        protocol={
             "ranking": "all_nodes_filtered" if graph.num_nodes < params.full_ranking_max_nodes else "sampled",
             "num_candidates": params.num_candidates,
             "hit_ks": params.hit_ks,
             "degree": "source training degree (in + out)",
-            "test_edges": [sum(info[b]["queries"] for b in names) for info in info_runs],
-            "one_way_test_edges": [sum(info[b]["one_way_edges"] for b in names) for info in info_runs],
+            "test_edges": [sum(seed_info[b]["queries"] for b in names) for seed_info in info_runs],
+            "one_way_test_edges": [sum(seed_info[b]["one_way_edges"] for b in names) for seed_info in info_runs],
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
         },
-        "selection": {
-            name: {
-                key: [training["methods"][name][str(seed)][key] for seed in experiment.seeds]
-                for key in ("selected_epoch", "val_mrr", "epochs_run", "max_epochs", "budget_bound")
-            }  # wall times stay in training.json
-            for name in methods
+        selection={
+            name: {key: [training.record(name, seed)[key] for seed in seeds] for key in SELECTION_KEYS}
+            for name in methods  # wall times stay in training.json
         },
-        "neighbourhood": {
+        neighbourhood={
             name: {
-                key: [training["methods"][name][str(seed)]["neighbourhood_difference"][key] for seed in experiment.seeds]
-                for key in ("overall", "lowest_quarter")
+                key: [training.record(name, seed)["neighbourhood_difference"][key] for seed in seeds]
+                for key in NEIGHBOURHOOD_KEYS
             }
             for name in methods
         },
-    }
-    write_json(args.out or METRICS_ROOT / f"{args.dataset}.json", payload)
-    return 0
+    )

@@ -1,7 +1,8 @@
-"""``directed_figures`` stage: the claim figures of T1 and the forward/backward product example.
+"""The claim figures of T1 and the forward/backward product example (stage ``directed_figures``, :mod:`.stage`).
 
 Reads ``reports/metrics/directed/<dataset>.json`` for every dataset in ``directed.datasets`` and
-writes ``reports/figures/directed/``:
+the example dataset's embeddings of ``directed_train``, and draws into ``reports/figures/directed/``
+(:func:`draw_figures`):
 
 * ``c1_direction_auc.png``: direction AUC (mean, 95% CI over seeds) per method and dataset; the
   ``popularity`` bar is the in-degree rule; 0.5 is chance (any symmetric scorer).
@@ -14,7 +15,6 @@ writes ``reports/figures/directed/``:
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -26,14 +26,11 @@ from matplotlib import pyplot as plt
 
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
-from recsys_challenges.directed.evaluate import METRICS_ROOT, POPULARITY
+from recsys_challenges.directed.evaluate import POPULARITY
 from recsys_challenges.directed.models import DECODERS
-from recsys_challenges.directed.train import OUTPUT_ROOT
+from recsys_challenges.directed.results import embeddings_name
 from recsys_challenges.errors import DataError
-from recsys_challenges.io import atomic_dir
-from recsys_challenges.plotting import save_png, setup
-
-FIGURES_ROOT = Path("reports/figures/directed")
+from recsys_challenges.plotting import save_png
 
 
 def load_metrics(datasets: list[str], root: Path) -> dict[str, dict]:
@@ -153,7 +150,7 @@ def product_titles(dataset: str, titles_dataset: str | None) -> np.ndarray:
 def example_figure(params: cfg.FiguresParams, methods: dict[str, cfg.MethodParams], seed: int, out: Path) -> None:
     graph = load_graph(PREPARED_ROOT / params.example_dataset)
     titles = product_titles(params.example_dataset, params.titles_dataset)
-    path = OUTPUT_ROOT / params.example_dataset / f"{params.example_method}_seed{seed}.npz"
+    path = cfg.OUTPUT_ROOT / params.example_dataset / embeddings_name(params.example_method, seed)
     if not path.is_file():
         raise DataError(f"{path}: not found (run `dvc repro directed_train@{params.example_dataset}`)")
     with np.load(path) as arrays:
@@ -186,21 +183,11 @@ def example_figure(params: cfg.FiguresParams, methods: dict[str, cfg.MethodParam
     (out / "example_forward_backward.md").write_text("\n".join(lines))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-figures", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--metrics", type=Path, default=METRICS_ROOT)
-    parser.add_argument("--out", type=Path, default=FIGURES_ROOT)
-    args = parser.parse_args(argv)
-    datasets = cfg.load_datasets(args.params)
-    methods = cfg.load_methods(args.params)
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    params = cfg.load(cfg.FiguresParams, "figures", args.params)
-    payloads = load_metrics(datasets, args.metrics)
-    setup()
-    with atomic_dir(args.out) as out:
-        direction_figure(payloads, [POPULARITY, *methods], out / "c1_direction_auc.png")
-        ranking_figure(payloads, [POPULARITY, *methods], out / "c2_ranking.png")
-        degree_figure(payloads, [params.adaptive_method, params.fixed_method], out / "c3_degree_buckets.png")
-        example_figure(params, methods, experiment.seeds[0], out)
-    return 0
+def draw_figures(
+    payloads: dict[str, dict], methods: dict[str, cfg.MethodParams], params: cfg.FiguresParams, seed: int, out: Path
+) -> None:
+    """Every figure of the module docstring into ``out``; the example uses ``seed``'s embeddings."""
+    direction_figure(payloads, [POPULARITY, *methods], out / "c1_direction_auc.png")
+    ranking_figure(payloads, [POPULARITY, *methods], out / "c2_ranking.png")
+    degree_figure(payloads, [params.adaptive_method, params.fixed_method], out / "c3_degree_buckets.png")
+    example_figure(params, methods, seed, out)

@@ -2,6 +2,7 @@
 
 * Rank of a true target among candidates, ties counted half (OGB's "realistic" rank):
   ``rank = 1 + #(candidates > true) + 0.5 * #(candidates == true)``.
+  :func:`sampled_ranks` scores and ranks queries against their sampled candidates.
 * ``HitRate@K = mean(rank <= K)``, ``MRR = mean(1 / rank)``.
 * Direction AUC on held-out one-way edges ``u -> v`` (``v -> u`` absent): the AUC of telling the
   true direction from the reversed pair, ``mean(1[x_uv > x_vu] + 0.5 * 1[x_uv == x_vu])`` (each
@@ -31,6 +32,24 @@ def ranks_against(true_score: Tensor, candidate_scores: Tensor) -> Tensor:
     higher = (candidate_scores > true_score[:, None]).sum(1, dtype=torch.int32)  # (n,)
     tied = (candidate_scores == true_score[:, None]).sum(1, dtype=torch.int32)  # (n,)
     return 1.0 + higher.double() + 0.5 * tied.double()
+
+
+def sampled_ranks(
+    source: Tensor, target: Tensor, u: Tensor, v: Tensor, candidates: Tensor, pair_scores
+) -> tuple[Tensor, np.ndarray]:
+    """Each query's score ``s_u . t_v`` ``(n,)`` and its rank against its sampled candidates ``(n, K)``.
+
+    ``pair_scores`` is a row-wise decoder (:data:`.models.DECODERS`). The test's ``sampled``
+    protocol (:mod:`.evaluate`) and the validation MRR of model selection (:mod:`.module`) both rank
+    with it: ``(n, 1, d)`` sources against ``(n, K, d)`` candidate targets.
+    """
+    s_u = source.index_select(0, u)  # (n, d)
+    true_score = pair_scores(s_u, target.index_select(0, v))  # (n,)
+    k = candidates.shape[1]
+    candidate_scores = pair_scores(
+        s_u[:, None, :], target.index_select(0, candidates.flatten()).view(-1, k, target.shape[1])
+    )  # (n, K)
+    return true_score, ranks_against(true_score, candidate_scores).numpy()
 
 
 def hit_rate(ranks: np.ndarray, k: int) -> float:

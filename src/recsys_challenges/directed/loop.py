@@ -1,15 +1,15 @@
-"""``directed_train`` stage: train every method on every seed's split of one dataset.
+"""Fitting (stage ``directed_train``, :mod:`.stage`): train every method on every seed's split of one dataset.
 
 For each seed: split the edges (:mod:`.splits`), build the training graph's relations and each
-method's fan-outs (:mod:`.sampling`), train the encoder with the asymmetric loss (:mod:`.losses`)
-in Lightning, validate every epoch on validation MRR against sampled non-neighbour candidates,
-stop early, and keep the node embeddings of the best validation epoch (the checkpoint the test is
-measured on, once, by ``directed_evaluate``).
+method's fan-outs (:func:`method_relations`, :mod:`.sampling`), train the encoder with the
+asymmetric loss in Lightning (:mod:`.module`), validate every epoch on validation MRR against
+sampled non-neighbour candidates (:func:`validation_set`), stop early, and keep the node embeddings
+of the best validation epoch (the checkpoint the test is measured on, once, by ``directed_evaluate``).
 
-Output ``data/directed/<dataset>/``: ``split_seed<k>.npz`` (train/val/test edge ids),
-``<method>_seed<k>.npz`` (``source``, ``target`` ``(N, d)`` of the selected checkpoint) and
-``training.json`` (per method and seed: selected epoch, validation MRR, epochs run, seconds,
-batch size, realised neighbour budget per relation).
+Output ``data/directed/<dataset>/`` (:func:`write_trained`, file names and types in :mod:`.results`):
+``split_seed<k>.npz`` (train/val/test edge ids), ``<method>_seed<k>.npz`` (``source``, ``target``
+``(N, d)`` of the selected checkpoint) and ``training.json`` (per method and seed: selected epoch,
+validation MRR, epochs run, seconds, batch size, realised neighbour budget per relation).
 
 Distributed (``trainer`` in params.yaml, :mod:`recsys_challenges.distributed`): every process walks
 the same seeded order of *global* batches (``use_distributed_sampler=False``), draws the global
@@ -30,12 +30,10 @@ keyed by its position (seed, epoch, batch), a resumed run repeats the uninterrup
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
 import math
-import shutil
 import sys
 import time
 import warnings
@@ -46,38 +44,32 @@ from pathlib import Path
 import lightning
 import numpy as np
 import torch
-from torch import Tensor
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
-from recsys_challenges.config import load_section
-from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
+from recsys_challenges.data.formats import GraphData
 from recsys_challenges.directed import config as cfg
-from recsys_challenges.directed.losses import asymmetric_link_loss
-from recsys_challenges.directed.metrics import degree_buckets, mean_reciprocal_rank, ranks_against, sample_candidates
-from recsys_challenges.directed.models import DECODERS, ENCODERS
+from recsys_challenges.directed.metrics import degree_buckets, sample_candidates
+from recsys_challenges.directed.models import ENCODERS
+from recsys_challenges.directed.module import LinkPredictionModule, TrainingData, keyed_generator
+from recsys_challenges.directed.results import RunRecord, TrainingLog, embeddings_name, split_name
 from recsys_challenges.directed.sampling import (
     CHOICE_WEIGHTS,
     FANOUT_RULES,
     Relation,
-    SampledGraph,
     calibrate_scale,
     directed_relations,
-    full_neighbourhood,
     neighbourhood_differs,
     realised_budget,
-    sample_subgraph,
     tail_exponent,
 )
 from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
-from recsys_challenges.distributed import TrainerParams, shard
+from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.io import atomic_dir, atomic_file, write_json
 from recsys_challenges.tracking import TrackingParams, run_loggers
-from recsys_challenges.workers import load_workers, map_jobs
-
-OUTPUT_ROOT = Path("data/directed")
-CHECKPOINT_ROOT = Path("runs/checkpoints/directed")
+from recsys_challenges.workers import map_jobs
 
 # "both" merges the out- and in-lists, so a single-embedding model sampling it gets the dual
 # model's budget (f out-neighbours + f in-neighbours): twice the per-relation fan-out.
@@ -142,154 +134,6 @@ def neighbourhood_difference(
     total_degree = torch.bincount(train_edges.flatten(), minlength=num_nodes).numpy()
     lowest = torch.from_numpy(degree_buckets(total_degree, 4) == 0)
     return {"overall": float(differs.double().mean()), "lowest_quarter": float(differs[lowest].double().mean())}
-
-
-def infer_embeddings(encoder: torch.nn.Module, graph: SampledGraph) -> tuple[Tensor, Tensor]:
-    """``(N, d)`` source and target embeddings of every node on ``graph`` (:func:`full_neighbourhood`)."""
-    was_training = encoder.training
-    encoder.eval()
-    with torch.no_grad():
-        source, target = encoder(graph.node_ids, graph.adjacency)
-    encoder.train(was_training)
-    return source, target
-
-
-def keyed_generator(*key: int) -> torch.Generator:
-    """A generator seeded by a tuple of integers (seed, epoch, batch, ...): every random draw of a
-    step depends on its position only, so resumed and distributed runs repeat it."""
-    return torch.Generator().manual_seed(int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1))
-
-
-class LinkPredictionModule(lightning.LightningModule):
-    """Thin Lightning wrapper: sampling, asymmetric loss, validation MRR, best-epoch embeddings."""
-
-    def __init__(
-        self,
-        encoder_name: str,
-        encoder: torch.nn.Module,
-        relations: dict[str, Relation],
-        train_edges: Tensor,
-        one_way_flags: Tensor,
-        val_queries: Tensor,
-        val_candidates: Tensor,
-        loss: cfg.LossParams,
-        hard_negative_weight: float,
-        learning_rate: float,
-        train: cfg.TrainParams,
-        num_hops: int,
-        seed: int,
-    ) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.relations = relations
-        self.train_edges = train_edges  # (2, E_train)
-        self.one_way_flags = one_way_flags  # (E_train,) bool: reverse pair is a hard negative
-        self.val_queries, self.val_candidates = val_queries, val_candidates  # (2, n), (n, K)
-        self.loss_params, self.hard_negative_weight, self.train_params = loss, hard_negative_weight, train
-        self.learning_rate = learning_rate
-        self.num_hops, self.seed = num_hops, seed
-        self.num_nodes = encoder_num_nodes(encoder)
-        self.pair_scores = DECODERS[encoder_name][1]
-        self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
-        self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
-        self.best_embeddings: tuple[Tensor, Tensor] | None = None
-        self._full_graph: SampledGraph | None = None  # inference operator, built at the first validation
-
-    @property
-    def full_graph(self) -> SampledGraph:
-        """Every node with the full-neighbourhood operator of each relation (:func:`full_neighbourhood`)."""
-        if self._full_graph is None:
-            self._full_graph = full_neighbourhood(self.relations, self.num_nodes)
-        return self._full_graph
-
-    def setup(self, stage: str) -> None:
-        self.rank, self.world_size = self.global_rank, self.trainer.world_size
-
-    def training_step(self, batch: list[Tensor], batch_idx: int) -> Tensor:
-        global_ids = batch[0]  # (B,) the global batch: the same on every process
-        step_key = (self.seed, self.current_epoch, batch_idx)
-        global_negatives = torch.randint(
-            0, self.num_nodes, (global_ids.numel(), self.loss_params.num_negatives), generator=keyed_generator(*step_key)
-        )  # (B, k)
-        edge_ids = shard(global_ids, self.rank, self.world_size)  # (B / W,) this process's rows
-        negatives = shard(global_negatives, self.rank, self.world_size)  # (B / W, k)
-        source_ids, target_ids = self.train_edges[0, edge_ids], self.train_edges[1, edge_ids]  # (B / W,) each
-        batch_nodes = torch.cat([source_ids, target_ids, negatives.flatten()])  # (B * (k + 2),)
-        # a batch that touches about every node is cheaper to run on all of them (no relabelling)
-        whole_graph = batch_nodes.numel() >= self.num_nodes
-        seeds = torch.arange(self.num_nodes) if whole_graph else torch.unique(batch_nodes)  # sorted global ids
-        sampler = keyed_generator(*step_key, self.rank)
-        graph = sample_subgraph(self.relations, seeds, self.num_hops, sampler, transposes=True)
-        source, target = self.encoder(graph.node_ids, graph.adjacency, graph.transposed)  # (n, d) each
-        local = (lambda ids: ids) if whole_graph else (lambda ids: torch.searchsorted(seeds, ids))
-        u, v, n = local(source_ids), local(target_ids), local(negatives.flatten())  # local ids
-        s_u, t_v = source.index_select(0, u), target.index_select(0, v)  # (B, d)
-        positive = self.pair_scores(s_u, t_v)  # (B,)
-        negative = self.pair_scores(
-            s_u[:, None, :], target.index_select(0, n).view(*negatives.shape, -1)
-        )  # (B, k): (B, 1, d) against (B, k, d)
-        reversed_score = self.pair_scores(source.index_select(0, v), target.index_select(0, u))  # (B,)
-        loss = asymmetric_link_loss(
-            positive,
-            negative,
-            reversed_score,
-            self.one_way_flags[edge_ids],
-            self.loss_params.negative_weight,
-            self.hard_negative_weight,
-        )
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=edge_ids.numel())
-        # DDP averages the W shard gradients; weighting each shard's mean by its share of the global
-        # batch makes that average the gradient of the global batch's mean even when W does not divide B
-        return loss * (edge_ids.numel() * self.world_size / global_ids.numel())
-
-    def validation_step(self, batch: list[Tensor], batch_idx: int) -> None:
-        source, target = infer_embeddings(self.encoder, self.full_graph)
-        mrr = validation_mrr(source, target, self.val_queries, self.val_candidates, self.pair_scores)
-        self.log("val/mrr", mrr, batch_size=1)
-        self.val_curve.append(mrr)
-        if mrr > self.best_mrr:
-            self.best_mrr, self.best_epoch = mrr, self.current_epoch
-            self.best_embeddings = (source.clone(), target.clone())
-        # early stopping: `patience` epochs without a better validation MRR, never before min_epochs
-        # (Lightning's EarlyStopping keeps a stop decided during min_epochs and fires it right after)
-        past_minimum = self.current_epoch + 1 >= self.train_params.min_epochs
-        if past_minimum and self.current_epoch - self.best_epoch >= self.train_params.patience:
-            self.trainer.should_stop = True
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # model selection and early-stopping state, so that a resumed run selects as an uninterrupted one
-        checkpoint["selection"] = {
-            "best_mrr": self.best_mrr,
-            "best_epoch": self.best_epoch,
-            "val_curve": self.val_curve,
-            "best_embeddings": self.best_embeddings,
-        }
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        selection = checkpoint["selection"]
-        self.best_mrr, self.best_epoch = selection["best_mrr"], selection["best_epoch"]
-        self.val_curve, self.best_embeddings = list(selection["val_curve"]), selection["best_embeddings"]
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(
-            self.encoder.parameters(), lr=self.learning_rate, weight_decay=self.train_params.weight_decay
-        )
-
-
-def encoder_num_nodes(encoder: torch.nn.Module) -> int:
-    """Number of nodes of an encoder's first embedding table."""
-    return next(m for m in encoder.modules() if isinstance(m, torch.nn.Embedding)).num_embeddings
-
-
-def validation_mrr(source: Tensor, target: Tensor, queries: Tensor, candidates: Tensor, pair_scores) -> float:
-    """MRR of each query ``(u, v)`` against its sampled candidates ``(n, K)``."""
-    u, v = queries[0], queries[1]
-    positive = pair_scores(source.index_select(0, u), target.index_select(0, v))  # (n,)
-    k = candidates.shape[1]
-    negative = pair_scores(
-        source.index_select(0, u).repeat_interleave(k, 0), target.index_select(0, candidates.flatten())
-    ).view(-1, k)  # (n, K)
-    return mean_reciprocal_rank(ranks_against(positive, negative).numpy())
 
 
 class EdgePositions(Dataset):
@@ -396,6 +240,66 @@ def make_trainer(max_epochs: int, loggers: list, callbacks: list, trainer_params
     return lightning.Trainer(**(settings | overrides))
 
 
+def build_module(
+    method: cfg.MethodParams,
+    method_params: dict,
+    edge_index: np.ndarray,
+    num_nodes: int,
+    split: EdgeSplit,
+    validation: tuple[np.ndarray, np.ndarray],
+    seed: int,
+) -> LinkPredictionModule:
+    """The module of one run: the training graph's relations with ``method``'s fan-outs, a fresh
+    encoder (drawn from torch's global generator), the one-way flags and the validation set."""
+    sampling, model = method_params["sampling"], method_params["model"]
+    train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
+    relations = method_relations(method, train_edges, num_nodes, sampling)
+    val_queries, val_candidates = validation
+    encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
+    data = TrainingData(
+        relations,
+        train_edges,
+        torch.from_numpy(one_way(edge_index[:, split.train], edge_index[:, split.train], num_nodes)),
+        torch.from_numpy(val_queries),
+        torch.from_numpy(val_candidates),
+    )
+    return LinkPredictionModule(
+        method.encoder, encoder, data, method_params["loss"], method_params["train"], model.num_layers, seed
+    )
+
+
+def run_record(
+    module: LinkPredictionModule,
+    num_nodes: int,
+    train: cfg.TrainParams,
+    sampling: cfg.SamplingParams,
+    started: float,
+    batch_size: int,
+) -> RunRecord:
+    """The record of a fitted run (``started``: its ``time.perf_counter()`` before the fit)."""
+    relations = module.relations
+    return RunRecord(
+        selected_epoch=module.best_epoch,
+        val_mrr=module.best_mrr,
+        epochs_run=len(module.val_curve),
+        max_epochs=train.max_epochs,
+        # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
+        budget_bound=module.best_epoch + train.patience >= train.max_epochs,
+        val_curve=module.val_curve,
+        seconds=time.perf_counter() - started,
+        batch_size=batch_size,
+        neighbour_budget={
+            relation_name: realised_budget(relation.fanout, relation.csr.degree(), relation.two_hop)
+            for relation_name, relation in relations.items()
+        },
+        exponent={
+            relation_name: relation_exponent(relation.csr.degree(), sampling)
+            for relation_name, relation in relations.items()
+        },
+        neighbourhood_difference=neighbourhood_difference(relations, module.train_edges, num_nodes, sampling),
+    )
+
+
 def train_method(
     name: str,
     method: cfg.MethodParams,
@@ -409,7 +313,7 @@ def train_method(
     tracking: TrackingParams,
     trainer_params: TrainerParams = TrainerParams(),
     checkpoints: Path | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, np.ndarray, RunRecord]:
     """Train one method on one seed's split; returns the selected ``source``, ``target`` and a record.
 
     With ``checkpoints`` (a scratch folder of this run), a finished run's result is read back from it,
@@ -419,38 +323,19 @@ def train_method(
     if finished is not None:
         return finished
     lightning.seed_everything(seed, workers=True, verbose=False)
-    params = cfg.method_training(method, params)
-    sampling, model, loss, train = params["sampling"], params["model"], params["loss"], params["train"]
-    train_edges = torch.from_numpy(edge_index[:, split.train])  # (2, E_train)
-    relations = method_relations(method, train_edges, num_nodes, sampling)
-    val_queries, candidates = validation
-    encoder = ENCODERS[method.encoder](num_nodes, model.dim, model.num_layers)
-    module = LinkPredictionModule(
-        method.encoder,
-        encoder,
-        relations,
-        train_edges,
-        torch.from_numpy(one_way(edge_index[:, split.train], edge_index[:, split.train], num_nodes)),
-        torch.from_numpy(val_queries),
-        torch.from_numpy(candidates),
-        loss,
-        loss.hard_negative_weight,
-        train.learning_rate,
-        train,
-        model.num_layers,
-        seed,
-    )
+    method_params = cfg.method_training(method, params)  # params with the method's own overrides
+    train = method_params["train"]
+    module = build_module(method, method_params, edge_index, num_nodes, split, validation, seed)
     batch_size = batch_size_for(split.train.size, train)
     loader = edge_loader(split.train.size, batch_size, train.steps_per_epoch, seed)
     config = {"dataset": dataset, "method": name, "seed": seed, "batch_size": batch_size, **asdict(method)}
-    config |= {section: asdict(value) for section, value in params.items()}
+    config |= {section: asdict(value) for section, value in method_params.items()}
     config |= {"trainer": asdict(trainer_params)}
-    max_epochs = train.max_epochs
     last = None if checkpoints is None else checkpoints / "last.ckpt"
     callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints)]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
-        trainer = make_trainer(max_epochs, loggers, callbacks, trainer_params)
+        trainer = make_trainer(train.max_epochs, loggers, callbacks, trainer_params)
         trainer.fit(
             module,
             train_dataloaders=loader,
@@ -458,32 +343,13 @@ def train_method(
             ckpt_path=last if last is not None and last.exists() else None,
         )
     source, target = module.best_embeddings
-    record = {
-        "selected_epoch": module.best_epoch,
-        "val_mrr": module.best_mrr,
-        "epochs_run": len(module.val_curve),
-        "max_epochs": max_epochs,
-        # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
-        "budget_bound": module.best_epoch + train.patience >= max_epochs,
-        "val_curve": module.val_curve,
-        "seconds": time.perf_counter() - started,
-        "batch_size": batch_size,
-        "neighbour_budget": {
-            relation_name: realised_budget(relation.fanout, relation.csr.degree(), relation.two_hop)
-            for relation_name, relation in relations.items()
-        },
-        "exponent": {
-            relation_name: relation_exponent(relation.csr.degree(), sampling)
-            for relation_name, relation in relations.items()
-        },
-        "neighbourhood_difference": neighbourhood_difference(relations, train_edges, num_nodes, sampling),
-    }
+    record = run_record(module, num_nodes, train, method_params["sampling"], started, batch_size)
     if trainer.is_global_zero and checkpoints is not None:
         write_finished(checkpoints, source.numpy(), target.numpy(), record)
     return source.numpy(), target.numpy(), record
 
 
-def describe_run(dataset: str, name: str, seed: int, record: dict) -> str:
+def describe_run(dataset: str, name: str, seed: int, record: RunRecord) -> str:
     """The progress line of one finished (method, seed) run."""
     return (f"{dataset} {name} seed {seed}: val MRR {record['val_mrr']:.4f} at epoch {record['selected_epoch']} "
             f"({record['epochs_run']} epochs, {record['seconds']:.1f}s)")
@@ -506,18 +372,18 @@ class TrainJob:
     trainer_params: TrainerParams = TrainerParams()
     checkpoints: Path | None = None
 
-    def run(self) -> tuple[np.ndarray, np.ndarray, dict]:
+    def run(self) -> tuple[np.ndarray, np.ndarray, RunRecord]:
         quiet_lightning()
         return train_method(self.name, self.method, self.dataset, self.edge_index, self.num_nodes, self.split,
                             self.validation, self.seed, self.params, self.tracking, self.trainer_params, self.checkpoints)
 
 
-def run_job(job: TrainJob) -> tuple[np.ndarray, np.ndarray, dict]:
+def run_job(job: TrainJob) -> tuple[np.ndarray, np.ndarray, RunRecord]:
     """:meth:`TrainJob.run`, as a module-level function a worker process can be handed."""
     return job.run()
 
 
-def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record: dict) -> None:
+def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record: RunRecord) -> None:
     """Save a finished run's selected embeddings and record in its scratch folder (record last:
     its presence marks the run finished)."""
     with atomic_file(folder / "result.npz") as tmp:
@@ -526,7 +392,7 @@ def write_finished(folder: Path, source: np.ndarray, target: np.ndarray, record:
     write_json(folder / "record.json", record)
 
 
-def read_finished(folder: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
+def read_finished(folder: Path) -> tuple[np.ndarray, np.ndarray, RunRecord] | None:
     """A finished run's ``(source, target, record)`` from its scratch folder, or None."""
     if not (folder / "record.json").exists():
         return None
@@ -537,7 +403,20 @@ def read_finished(folder: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
 def checkpoint_folder(dataset: str, config: dict) -> Path:
     """``runs/checkpoints/directed/<dataset>/<hash of everything a run depends on>``."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-    return CHECKPOINT_ROOT / dataset / digest
+    return cfg.CHECKPOINT_ROOT / dataset / digest
+
+
+def scratch_folder(
+    dataset: str,
+    experiment: cfg.ExperimentParams,
+    split_params: cfg.SplitParams,
+    methods: dict[str, cfg.MethodParams],
+    trainer_params: TrainerParams,
+    params: dict,
+) -> Path:
+    """The stage's :func:`checkpoint_folder`, keyed by the repr of every params section it reads."""
+    run_config = {"experiment": experiment, "split": split_params, "methods": methods, "trainer": trainer_params}
+    return checkpoint_folder(dataset, {key: repr(value) for key, value in (run_config | params).items()})
 
 
 def quiet_lightning() -> None:
@@ -548,44 +427,48 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, message=".*[Ss]parse.*")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges directed-train", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="a prepared graph dataset (a name in directed.datasets)")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/directed/<dataset>)")
-    args = parser.parse_args(argv)
-    experiment = cfg.load(cfg.ExperimentParams, "experiment", args.params)
-    split_params = cfg.load(cfg.SplitParams, "split", args.params)
-    params = cfg.load_training(args.params)
-    methods = cfg.load_methods(args.params)
-    tracking = load_section(TrackingParams, "tracking", args.params)
-    trainer_params = load_section(TrainerParams, "trainer", args.params)
-    torch.set_num_threads(experiment.num_threads)
-    quiet_lightning()
-    graph = load_graph(PREPARED_ROOT / args.dataset)
-    run_config = {"experiment": experiment, "split": split_params, "methods": methods, "trainer": trainer_params}
-    scratch = checkpoint_folder(args.dataset, {key: repr(value) for key, value in (run_config | params).items()})
+def train_dataset(
+    dataset: str,
+    graph: GraphData,
+    experiment: cfg.ExperimentParams,
+    split_params: cfg.SplitParams,
+    params: dict,
+    methods: dict[str, cfg.MethodParams],
+    tracking: TrackingParams,
+    trainer_params: TrainerParams,
+    workers: int,
+    scratch: Path,
+) -> tuple[dict[str, dict[str, np.ndarray]], TrainingLog]:
+    """Every method on every seed's split of ``graph``, in ``workers`` processes of
+    ``experiment.num_threads`` threads each (one line per finished run on rank 0). Returns the arrays
+    of each output file (names from :mod:`.results`) and the contents of ``training.json``."""
     outputs: dict[str, dict[str, np.ndarray]] = {}
-    records: dict[str, dict[str, dict]] = {name: {} for name in methods}
+    records: dict[str, dict[str, RunRecord]] = {name: {} for name in methods}
     jobs = []
     for seed in experiment.seeds:
-        split = split_edges(graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed)
-        outputs[f"split_seed{seed}.npz"] = {"train": split.train, "val": split.val, "test": split.test}
+        split = split_edges(
+            graph.edge_index, graph.num_nodes, split_params.val_fraction, split_params.test_fraction, seed
+        )
+        outputs[split_name(seed)] = {"train": split.train, "val": split.val, "test": split.test}
         validation = validation_set(graph.edge_index, graph.num_nodes, split, params["train"], seed)
-        jobs += [TrainJob(name, method, args.dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
+        jobs += [TrainJob(name, method, dataset, graph.edge_index, graph.num_nodes, split, validation, seed, params,
                           tracking, trainer_params, scratch / f"{name}_seed{seed}") for name, method in methods.items()]
-    # DDP runs its own processes per job: one job at a time then
-    workers = load_workers(args.params) if trainer_params.world_size == 1 else 1
-    describe = (lambda job, result, _: describe_run(job.dataset, job.name, job.seed, result[2])) if rank_zero_only.rank == 0 else None
+    describe = (
+        (lambda job, result, _: describe_run(job.dataset, job.name, job.seed, result[2]))
+        if rank_zero_only.rank == 0
+        else None  # the other processes of a DDP run stay quiet
+    )
     results = map_jobs(run_job, jobs, workers, describe, threads=experiment.num_threads)
     for job, (source, target, record) in zip(jobs, results, strict=True):
-        outputs[f"{job.name}_seed{job.seed}.npz"] = {"source": source, "target": target}
+        outputs[embeddings_name(job.name, job.seed)] = {"source": source, "target": target}
         records[job.name][str(job.seed)] = record
-    if rank_zero_only.rank == 0:  # the other processes of a DDP run hold copies
-        with atomic_dir(args.out or OUTPUT_ROOT / args.dataset) as out:
-            for filename, arrays in outputs.items():
-                np.savez(out / filename, **arrays)
-            write_json(out / "training.json", {"dataset": args.dataset, "seeds": experiment.seeds, "methods": records})
-        if scratch.exists():
-            shutil.rmtree(scratch)
-    return 0
+    return outputs, TrainingLog(dataset=dataset, seeds=experiment.seeds, methods=records)
+
+
+def write_trained(folder: Path, outputs: dict[str, dict[str, np.ndarray]], training: TrainingLog) -> None:
+    """``directed_train``'s folder, replaced at once: the ``.npz`` files of :func:`train_dataset` and
+    ``training.json``."""
+    with atomic_dir(folder) as out:
+        for filename, arrays in outputs.items():
+            np.savez(out / filename, **arrays)
+        training.write(out)
