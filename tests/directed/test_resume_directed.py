@@ -35,7 +35,8 @@ def checkpoint_epoch(folder) -> int:
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tiny_graph_project):
     folder = tiny_graph_project
     # small batches (about 60 steps per epoch) keep each epoch long enough to be interrupted
-    params = write_params(folder, ADAPTIVE_DUAL, max_epochs=6, min_epochs=3, steps_per_epoch=60)
+    # a checkpoint every second epoch: the resumed run repeats the epochs since the last one
+    params = write_params(folder, ADAPTIVE_DUAL, max_epochs=6, min_epochs=3, steps_per_epoch=60, checkpoint_every=2)
     killed = subprocess.Popen(
         train_command(params, folder / "out_resumed"), cwd=folder, env=project_env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

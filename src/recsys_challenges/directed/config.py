@@ -109,9 +109,11 @@ class TrainParams:
     weight_decay: float = 0.0
     val_candidates: int = 100  # sampled non-neighbour candidates per validation edge
     val_max_queries: int = 5000  # validation edges used for model selection (a seeded subset)
+    checkpoint_every: int = 1  # epochs between two resumable checkpoints (results do not depend on it)
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1 and self.steps_per_epoch >= 1, "batch_size, steps_per_epoch >= 1")
+        require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
         require(self.max_epochs >= 1 and self.patience >= 1, "max_epochs and patience must be >= 1")
         require(1 <= self.min_epochs <= self.max_epochs, "need 1 <= min_epochs <= max_epochs")
         require(self.val_max_queries >= 1, "val_max_queries must be >= 1")

@@ -214,10 +214,12 @@ def edge_loader(num_edges: int, batch_size: int, steps: int, seed: int) -> DataL
                       collate_fn=as_batch)
 
 
-def last_checkpoint(folder: Path) -> ModelCheckpoint:
-    """The newest epoch's state in ``folder``, overwritten every epoch (Lightning 2.6 writes
-    ``save_last`` only alongside a top-k save, so the one kept "top-k" checkpoint is named last)."""
-    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+def last_checkpoint(folder: Path, every_n_epochs: int = 1) -> ModelCheckpoint:
+    """The state after every ``every_n_epochs``-th epoch in ``folder``, the newest overwriting the last
+    (Lightning 2.6 writes ``save_last`` only alongside a top-k save, so the one kept "top-k" checkpoint is
+    named last). A resumed run repeats the epochs since then: every draw is keyed by (seed, epoch, batch)."""
+    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False,
+                           every_n_epochs=every_n_epochs)
 
 
 def make_trainer(max_epochs: int, loggers: list, callbacks: list, trainer_params: TrainerParams = TrainerParams(),
@@ -332,7 +334,7 @@ def train_method(
     config |= {section: asdict(value) for section, value in method_params.items()}
     config |= {"trainer": asdict(trainer_params)}
     last = None if checkpoints is None else checkpoints / "last.ckpt"
-    callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints)]
+    callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints, train.checkpoint_every)]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
         trainer = make_trainer(train.max_epochs, loggers, callbacks, trainer_params)

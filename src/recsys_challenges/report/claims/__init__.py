@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recsys_challenges.config import PARAMS_FILE, load_section, read_yaml
+from recsys_challenges.config import PARAMS_FILE, load_section
 from recsys_challenges.report.evidence import ClaimResult, Evidence, MetricsFile, Verdict, ci_above, paired_difference
 from recsys_challenges.report.render import ClaimText
 from recsys_challenges.report.stability import ReportConfig, stability
@@ -49,7 +49,7 @@ class ClaimParams:
     directed_model: directed_config.ModelParams
     directed_sampling: directed_config.SamplingParams
     directed_evaluate: directed_config.EvaluateParams
-    directed_search: dict[str, Any]  # ``directed.search`` as written (its dataclass lives in a stage module)
+    directed_search: directed_config.SearchParams
     uncertainty_boundaries: uncertainty_config.BoundaryParams
     uncertainty_evaluate: uncertainty_config.EvaluateParams
 
@@ -66,7 +66,7 @@ def load_claim_params(path: Path | str = PARAMS_FILE) -> ClaimParams:
         directed_model=directed.load(directed.ModelParams, "model", path),
         directed_sampling=directed.load(directed.SamplingParams, "sampling", path),
         directed_evaluate=directed.load(directed.EvaluateParams, "evaluate", path),
-        directed_search=read_yaml(Path(path))["directed"]["search"],
+        directed_search=directed.load(directed.SearchParams, "search", path),
         uncertainty_boundaries=load_section(uncertainty.BoundaryParams, "uncertainty.boundaries", path),
         uncertainty_evaluate=load_section(uncertainty.EvaluateParams, "uncertainty.evaluate", path),
     )

@@ -163,9 +163,9 @@ def c2_text(params: ClaimParams) -> ClaimText:
         _reconstruction(params)
         + f"Every method gets the same training budget (up to {train.max_epochs} epochs, early stopping with "
         f"patience {train.patience}) and the winners of one validation-only search with the same points for every "
-        f"method ({_names(search['datasets'])}, seed {search['seed']}, under this budget: learning rate "
-        f"{grid(search['learning_rate'])} x reversed-edge weight w_h {grid(search['hard_negative_weight'])}, then "
-        f"learning rate x width {grid(search['dim'])} x weight decay {grid(search['weight_decay'])}), each at its "
+        f"method ({_names(search.datasets)}, seed {search.seed}, under this budget: learning rate "
+        f"{grid(search.learning_rate)} x reversed-edge weight w_h {grid(search.hard_negative_weight)}, then "
+        f"learning rate x width {grid(search.dim)} x weight decay {grid(search.weight_decay)}), each at its "
         f"best point at width {params.directed_model.dim}, one width "
         "for every method (width 128 raised every method's validation MRR a little without changing their order; "
         "experiments/wide.yaml runs it); the paper's loss "
