@@ -14,14 +14,13 @@ import argparse
 import importlib
 import importlib.metadata
 import multiprocessing
-import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
 from recsys_challenges.io import write_json
+from recsys_challenges.stage_times import machine
 
 BENCH_FILE = Path("reports/bench.json")
 MODULES = {
@@ -50,20 +49,6 @@ def run_isolated(module: str, workload: str) -> dict:
     row = results.get()
     process.join()
     return row
-
-
-def machine() -> dict:
-    """What the numbers were measured on."""
-    cpuinfo = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
-    return {
-        "cpu": names[0] if names else platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(),
-        "torch": importlib.metadata.version("torch"),
-        "platform": platform.platform(),
-    }
 
 
 def table(rows: list[dict]) -> str:

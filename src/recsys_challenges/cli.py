@@ -17,10 +17,10 @@ from recsys_challenges.stage_times import STAGE_TIMES, StageClock
 
 # stage name -> "module:function"; each function takes argv and returns an exit status.
 STAGES: dict[str, str] = {
-    "fetch": "recsys_challenges.data.fetch:main",
-    "prepare": "recsys_challenges.data.prepare:main",
-    "prepare-local": "recsys_challenges.data.prepare:main_local",
-    "add-dataset": "recsys_challenges.data.add:main",
+    "fetch": "recsys_challenges.data.stage:main_fetch",
+    "prepare": "recsys_challenges.data.stage:main_prepare",
+    "prepare-local": "recsys_challenges.data.stage:main_prepare_local",
+    "add-dataset": "recsys_challenges.data.stage:main_add_dataset",
     "profile": "recsys_challenges.profiles:main",
     "bench": "recsys_challenges.bench:main",
     # delayed: every stage's main is in delayed/stage.py; the work is in build.py (conversions),

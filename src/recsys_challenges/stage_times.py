@@ -9,7 +9,10 @@ system). :func:`summarise` turns those lines and the whole run's totals into the
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import platform
 import resource
 import time
 from datetime import datetime, timezone
@@ -51,11 +54,23 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
+    return {
+        "cpu": names[0] if names else platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "torch": importlib.metadata.version("torch"),
+        "platform": platform.platform(),
+    }
+
+
 def summarise(lines: list[dict[str, Any]], wall_s: float, cpu_s: float, cores: int, what: str) -> dict[str, Any]:
     """The profile: machine, the run's wall and CPU seconds and its CPU use (CPU seconds over wall x
     cores), and every stage, slowest first."""
-    from recsys_challenges.bench import machine  # here: every stage's entry point imports this module
-
     stages = sorted(lines, key=lambda line: line["wall_s"], reverse=True)
     return {
         "what": what,

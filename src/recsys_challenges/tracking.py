@@ -11,7 +11,9 @@ Every run logs its full config (seed included) and its metrics to
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,3 +82,11 @@ def log_images(loggers: list[Any], images: dict[str, Path]) -> None:
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger":
             logger.log_image(key="figures", images=[str(p) for p in images.values()], caption=list(images))
+
+
+def quiet_lightning() -> None:
+    """Keep stage logs to our one line per run: no device banners, tips or deprecation notes."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*(treespec|LeafSpec|exists and is not empty|litlogger).*")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Ss]parse.*")

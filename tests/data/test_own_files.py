@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import yaml
 
 from recsys_challenges.config import from_mapping
-from recsys_challenges.data.add import main as add_main
+from recsys_challenges.data.stage import main_add_dataset as add_main
 from recsys_challenges.data.formats import load_graph, load_table, read_meta
 from recsys_challenges.data.prepare import prepare_local, verify_local_file
 from recsys_challenges.data.sources.citation import cora_cites

@@ -28,7 +28,6 @@ from ruamel.yaml import YAML
 
 from recsys_challenges.config import from_mapping
 from recsys_challenges.data.formats import PREPARED_ROOT
-from recsys_challenges.data.prepare import LOCK_FILE
 from recsys_challenges.data.sources.files import ROLES, LocalDataset
 from recsys_challenges.errors import ConfigError, DataError
 from recsys_challenges.io import atomic_file
@@ -96,30 +95,3 @@ def add_dataset(name: str, entry: dict[str, Any], technique: str, params_path: P
 
 
 STAGE = {"directed": "directed_evaluate", "delayed": "delayed_stream", "uncertainty": "uncertainty_evaluate"}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges add-dataset", description=__doc__.splitlines()[0])
-    parser.add_argument("name", help="dataset name (a new key of data.local)")
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--graph", help="T1: edge list CSV/TSV, edge_index npz or scipy sparse adjacency npz")
-    what.add_argument("--events", help="T2: event log CSV/parquet (user, item, event, timestamp)")
-    what.add_argument("--table", help="T3: features + label CSV/parquet (the estimator trains on it)")
-    what.add_argument("--scores", help="T3: score, uncertainty, label CSV/parquet (boundaries only)")
-    parser.add_argument("--format", choices=["edge_list", "edge_index_npz", "sparse_adjacency"],
-                        help="graph file layout (default: from the suffix and the npz's arrays)")
-    parser.add_argument("--direction", choices=["forward", "reverse"],
-                        help="graph: a stored pair (i, j) is the edge i -> j (forward) or j -> i (reverse)")
-    parser.add_argument("--meaning", help="graph: what an edge u -> v means, e.g. 'u follows v'")
-    parser.add_argument("--no-header", action="store_true", help="edge list without a header row")
-    parser.add_argument("--delimiter", help="edge list: field separator (default: tab for .tsv, else comma)")
-    for role in ROLES:
-        parser.add_argument(f"--{role}", help=f"events: comma-separated event names of role {role!r}")
-    parser.add_argument("--label", help="table: the label column (default 'label')")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    args = parser.parse_args(argv)
-    entry, technique = local_entry(args)
-    add_dataset(args.name, entry, technique, args.params)
-    print(f"added {args.name!r} to data.local and {technique}.datasets of {args.params}; "
-          f"run: dvc repro {STAGE[technique]}@{args.name} (records the file's sha256 in {LOCK_FILE})")
-    return 0

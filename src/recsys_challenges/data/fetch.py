@@ -15,7 +15,6 @@ for files whose checksum the catalog does not know, it is the value to pin in ``
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import os
@@ -30,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from recsys_challenges.config import load_section, require
-from recsys_challenges.data.catalog import RemoteFile, Source, load_catalog
+from recsys_challenges.config import require
+from recsys_challenges.data.catalog import RemoteFile, Source
 from recsys_challenges.errors import DataError
 from recsys_challenges.io import atomic_dir, progress, write_json
 
@@ -202,17 +201,3 @@ def fetch_source(name: str, source: Source, dest: Path, params: FetchParams) -> 
                 )
         write_json(tmp / "CHECKSUMS.json", checksums)
     return checksums
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges fetch", description=__doc__.splitlines()[0])
-    parser.add_argument("source", help="catalog source name (see src/recsys_challenges/data/catalog.yaml)")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/raw/<source>)")
-    args = parser.parse_args(argv)
-    params = load_section(FetchParams, "data.fetch", args.params)
-    source = load_catalog().source(args.source)
-    dest = args.out or RAW_ROOT / args.source
-    checksums = fetch_source(args.source, source, dest, params)
-    print(f"fetched {len(checksums)} file(s) of {args.source!r} into {dest}")
-    return 0

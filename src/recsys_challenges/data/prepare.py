@@ -11,7 +11,6 @@ first use and verified at every later run. Either result is written atomically t
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -19,10 +18,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from recsys_challenges.config import load_section, require
+from recsys_challenges.config import require
 from recsys_challenges.data.catalog import load_catalog
-from recsys_challenges.data.fetch import RAW_ROOT, sha256_of
-from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, TableData, save_graph, save_table
+from recsys_challenges.data.fetch import sha256_of
+from recsys_challenges.data.formats import GraphData, TableData, save_graph, save_table
 from recsys_challenges.data.sources import amazon, citation, clicks, conversions, events, widedeep
 from recsys_challenges.data.sources.files import FILE_PARSERS, LocalDataset
 from recsys_challenges.errors import DataError
@@ -131,27 +130,3 @@ def prepare_local(name: str, spec: LocalDataset, out: Path, lock: Path = LOCK_FI
         write_json(lock, _records(lock) | {name: checksums})
         print(f"recorded sha256 of {spec.path} in {lock} (its first use)")
     return meta
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges prepare", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="dataset name, a key of data.datasets in params.yaml")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--raw", type=Path, default=None, help="fetched source folder (default data/raw/<source>)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/prepared/<dataset>)")
-    args = parser.parse_args(argv)
-    spec = load_section(DatasetSpec, f"data.datasets.{args.dataset}", args.params)
-    prepare(args.dataset, spec, args.raw or RAW_ROOT / spec.source, args.out or PREPARED_ROOT / args.dataset)
-    return 0
-
-
-def main_local(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="recsys_challenges prepare-local", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="dataset name, a key of data.local in params.yaml")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/prepared/<dataset>)")
-    parser.add_argument("--lock", type=Path, default=LOCK_FILE, help=f"checksum record (default {LOCK_FILE})")
-    args = parser.parse_args(argv)
-    spec = load_section(LocalDataset, f"data.local.{args.dataset}", args.params)
-    prepare_local(args.dataset, spec, args.out or PREPARED_ROOT / args.dataset, args.lock)
-    return 0

@@ -44,11 +44,10 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import CSVLogger
 
-from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
+from recsys_challenges.data.formats import PREPARED_ROOT, GraphData, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.models import ENCODERS
 from recsys_challenges.directed.sampling import CSR, sample_neighbours
-from recsys_challenges.data.formats import GraphData
 from recsys_challenges.directed.loop import (
     EpochBatches,
     batch_size_for,
@@ -56,11 +55,11 @@ from recsys_challenges.directed.loop import (
     last_checkpoint,
     make_trainer,
     method_relations,
-    quiet_lightning,
 )
 from recsys_challenges.directed.module import LinkPredictionModule, TrainingData
 from recsys_challenges.directed.splits import one_way
 from recsys_challenges.rounds import interleaved_rounds, throughput_ratio
+from recsys_challenges.tracking import quiet_lightning
 
 EPOCH_METHODS = {
     "dual_fixed": cfg.MethodParams(encoder="dual", fanout_rule="fixed"),

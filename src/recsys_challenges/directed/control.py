@@ -45,7 +45,6 @@ from recsys_challenges.directed.loop import (
     TrainJob,
     describe_run,
     method_relations,
-    quiet_lightning,
     run_job,
     validation_set,
 )
@@ -53,7 +52,7 @@ from recsys_challenges.directed.results import CONTROL_SELECTION_KEYS, NEIGHBOUR
 from recsys_challenges.directed.sampling import expected_adjacency
 from recsys_challenges.directed.splits import EdgeSplit
 from recsys_challenges.stats import by_key, summarise_seeds
-from recsys_challenges.tracking import TrackingParams
+from recsys_challenges.tracking import TrackingParams, quiet_lightning
 from recsys_challenges.workers import map_jobs
 
 

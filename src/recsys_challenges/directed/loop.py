@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,7 +66,7 @@ from recsys_challenges.directed.sampling import (
 from recsys_challenges.directed.splits import EdgeSplit, one_way, split_edges
 from recsys_challenges.distributed import TrainerParams
 from recsys_challenges.io import atomic_dir, atomic_file, write_json
-from recsys_challenges.tracking import TrackingParams, run_loggers
+from recsys_challenges.tracking import TrackingParams, quiet_lightning, run_loggers
 from recsys_challenges.workers import map_jobs
 
 # "both" merges the out- and in-lists, so a single-embedding model sampling it gets the dual
@@ -419,14 +417,6 @@ def scratch_folder(
     """The stage's :func:`checkpoint_folder`, keyed by the repr of every params section it reads."""
     run_config = {"experiment": experiment, "split": split_params, "methods": methods, "trainer": trainer_params}
     return checkpoint_folder(dataset, {key: repr(value) for key, value in (run_config | params).items()})
-
-
-def quiet_lightning() -> None:
-    """Keep stage logs to our one line per run: no device banners, tips or deprecation notes."""
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*(treespec|LeafSpec|exists and is not empty|litlogger).*")
-    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Ss]parse.*")
 
 
 def train_dataset(

@@ -38,9 +38,9 @@ from recsys_challenges.config import require
 from recsys_challenges.data.formats import PREPARED_ROOT, load_graph
 from recsys_challenges.directed import config as cfg
 from recsys_challenges.directed.config import SEARCH_AXES
-from recsys_challenges.directed.loop import quiet_lightning, train_method, validation_set
+from recsys_challenges.directed.loop import train_method, validation_set
 from recsys_challenges.directed.splits import split_edges
-from recsys_challenges.tracking import TrackingParams
+from recsys_challenges.tracking import TrackingParams, quiet_lightning
 from recsys_challenges.workers import map_jobs
 
 

@@ -53,7 +53,7 @@ def main_train(argv: list[str] | None = None) -> int:
 
     from recsys_challenges.directed import loop
     from recsys_challenges.distributed import TrainerParams
-    from recsys_challenges.tracking import TrackingParams
+    from recsys_challenges.tracking import TrackingParams, quiet_lightning
 
     parser = _parser("directed-train")
     parser.add_argument("dataset", help="a prepared graph dataset (a name in directed.datasets)")
@@ -66,7 +66,7 @@ def main_train(argv: list[str] | None = None) -> int:
     tracking = load_section(TrackingParams, "tracking", args.params)
     trainer_params = load_section(TrainerParams, "trainer", args.params)
     torch.set_num_threads(experiment.num_threads)
-    loop.quiet_lightning()
+    quiet_lightning()
     graph = load_graph(PREPARED_ROOT / args.dataset)
     scratch = loop.scratch_folder(args.dataset, experiment, split_params, methods, trainer_params, params)
     # DDP runs its own processes per job: one job at a time then

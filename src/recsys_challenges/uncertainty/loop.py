@@ -30,7 +30,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from recsys_challenges.config import to_dict
 from recsys_challenges.data.formats import load_table
 from recsys_challenges.distributed import TrainerParams
-from recsys_challenges.tracking import TrackingParams, run_loggers
+from recsys_challenges.tracking import TrackingParams, quiet_lightning, run_loggers
 from recsys_challenges.uncertainty.config import TECHNIQUE, DatasetParams, TrainParams
 from recsys_challenges.uncertainty.datasets import (
     LOADERS,
@@ -171,6 +171,7 @@ def run_job(job: TrainJob) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], fl
     """Train and predict one job (a module-level function a worker process can be handed); its
     predictions and its wall seconds."""
     started = time.perf_counter()
+    quiet_lightning()  # in a worker process too: one line per finished job, no banners
     config = {"dataset": job.dataset, "seed": job.seed, "estimator": job.estimator,
               "dataset_params": to_dict(job.spec), "train": to_dict(job.params)}
     with run_loggers(job.tracking, TECHNIQUE, job.dataset, f"{job.estimator}/seed{job.seed}", config) as loggers:
