@@ -17,13 +17,14 @@ from recsys_challenges.stage_times import STAGE_TIMES, StageClock
 
 # stage name -> "module:function"; each function takes argv and returns an exit status.
 STAGES: dict[str, str] = {
+    # data: every stage's main is in data/stage.py; the work in fetch.py, prepare.py and add.py
     "fetch": "recsys_challenges.data.stage:main_fetch",
     "prepare": "recsys_challenges.data.stage:main_prepare",
     "prepare-local": "recsys_challenges.data.stage:main_prepare_local",
     "add-dataset": "recsys_challenges.data.stage:main_add_dataset",
     "profile": "recsys_challenges.profiles:main",
     "bench": "recsys_challenges.bench:main",
-    # delayed: every stage's main is in delayed/stage.py; the work is in build.py (conversions),
+    # delayed: every stage's main is in delayed/stage.py; the work in build.py (conversions),
     # experiment.py (stream: loop.py fits, evaluate.py tests), sweep.py, figures.py and bench.py
     "delayed-conversions": "recsys_challenges.delayed.stage:main_conversions",
     "delayed-stream": "recsys_challenges.delayed.stage:main_stream",
@@ -31,7 +32,8 @@ STAGES: dict[str, str] = {
     "delayed-bench": "recsys_challenges.delayed.stage:main_bench",
     "delayed-sweep": "recsys_challenges.delayed.stage:main_sweep",
     "delayed-headline": "recsys_challenges.headline.delayed:main",
-    # directed: every stage's main in directed/stage.py; directed-train's library is directed/loop.py (fitting)
+    # directed: every stage's main is in directed/stage.py; the work in loop.py (train: fitting),
+    # evaluate.py, figures.py, search.py, control.py and bench.py
     "directed-train": "recsys_challenges.directed.stage:main_train",
     "directed-evaluate": "recsys_challenges.directed.stage:main_evaluate",
     "directed-figures": "recsys_challenges.directed.stage:main_figures",
@@ -40,7 +42,8 @@ STAGES: dict[str, str] = {
     "directed-control": "recsys_challenges.directed.stage:main_control",
     "directed-headline": "recsys_challenges.headline.directed:main",
     "uncertainty-simulate": "recsys_challenges.data.simulate.click_log:main",
-    # T3's stages: each a thin main of uncertainty/stage.py; uncertainty-train runs uncertainty/loop.py
+    # uncertainty: every stage's main is in uncertainty/stage.py; the work in loop.py (train),
+    # evaluate.py, figures.py and bench.py
     "uncertainty-train": "recsys_challenges.uncertainty.stage:main_train",
     "uncertainty-evaluate": "recsys_challenges.uncertainty.stage:main_evaluate",
     "uncertainty-figures": "recsys_challenges.uncertainty.stage:main_figures",
