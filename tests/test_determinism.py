@@ -198,15 +198,15 @@ def test_forced_rerun_gives_byte_identical_metrics(tiny_project, tmp_path):
 
 
 def test_one_worker_gives_the_metrics_of_a_pool(tiny_project, tmp_path):
-    """The tiny project ran with ``workers: null`` (a pool of the machine's cores); one worker, in the
-    stage's own process, writes the same bytes (each technique's first dataset)."""
+    """The tiny project ran with ``workers: 1`` (every job in the stage's own process); a pool of two
+    worker processes writes the same bytes (each technique's first dataset)."""
     if available_cores() < 2:
-        pytest.skip("one core: the tiny project itself ran with one worker")
+        pytest.skip("one core: a pool of two would share it")
     work, env = _copy(tiny_project, tmp_path / "project")
     before = _metrics(work)
     params = work / "params.yaml"
-    params.write_text(params.read_text().replace("\nworkers: null\n", "\nworkers: 1\n"))
-    assert "\nworkers: 1\n" in params.read_text()
+    assert "\nworkers: 1\n" in params.read_text(), "the tiny profile no longer runs one worker"
+    params.write_text(params.read_text().replace("\nworkers: 1\n", "\nworkers: 2\n"))
     after = _rerun_training(work, env, first_dataset_only=True)
     changed = [str(p) for p in before if before[p] != after[p]]
     assert after.keys() == before.keys() and not changed, f"metrics differ between 1 worker and a pool: {changed}"
