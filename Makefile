@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# test processes (pytest-xdist): one per logical core; TEST_WORKERS=0 runs the suite in this process
+TEST_WORKERS ?= logical
 VERIFY_ARGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -32,10 +34,10 @@ verify: $(STAMP)
 	python -m recsys_challenges verify $(if $(TECHNIQUE),--technique $(TECHNIQUE)) $(VERIFY_ARGS)
 
 test: $(STAMP)
-	pytest $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	pytest --run-slow $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --run-slow $(PYTEST_ARGS)
 
 # the benchmarks, outside `dvc repro` (they measure the machine, not the method): each technique's
 # (reports/bench/<technique>.json), then the scale table (reports/bench.json: each workload in a
