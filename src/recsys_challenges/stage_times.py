@@ -9,10 +9,8 @@ system). :func:`summarise` turns those lines and the whole run's totals into the
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import resource
 import time
 from datetime import datetime, timezone
@@ -56,6 +54,11 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 def machine() -> dict:
     """What the numbers were measured on."""
+    # imported here: every stage's entry point imports this module, and importlib.metadata alone
+    # costs ~35 ms of start-up that only the profile's summary needs
+    import importlib.metadata
+    import platform
+
     cpuinfo = Path("/proc/cpuinfo")
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
     return {
