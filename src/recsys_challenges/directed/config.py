@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from recsys_challenges.config import PARAMS_FILE, from_mapping, load_section, read_yaml, require
-from recsys_challenges.directed.models import ENCODERS
-from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES, POOLS
 from recsys_challenges.errors import ConfigError
 
 T = TypeVar("T")
@@ -135,6 +133,10 @@ class MethodParams:
     dim: int | None = None  # overrides model.dim when set
 
     def __post_init__(self) -> None:
+        # imported here: the other sections' readers (the claims report among them) need no torch
+        from recsys_challenges.directed.models import ENCODERS
+        from recsys_challenges.directed.sampling import CHOICE_WEIGHTS, FANOUT_RULES, POOLS
+
         require(self.encoder in ENCODERS, f"unknown encoder {self.encoder!r} (known: {', '.join(ENCODERS)})")
         require(self.fanout_rule in FANOUT_RULES, f"unknown fanout_rule {self.fanout_rule!r} (known: {', '.join(FANOUT_RULES)})")
         require(self.choice in CHOICE_WEIGHTS, f"unknown choice {self.choice!r} (known: {', '.join(CHOICE_WEIGHTS)})")

@@ -57,7 +57,7 @@ class ClaimParams:
 def load_claim_params(path: Path | str = PARAMS_FILE) -> ClaimParams:
     """The :class:`ClaimParams` of ``path``."""
     # imported here, not at the top: the rules, and the headline stages that import their method
-    # names, need no technique module (directed.config imports torch through directed.models)
+    # names, need no technique module beyond these configs (which import no torch)
     from recsys_challenges.directed import config as directed
     from recsys_challenges.uncertainty import config as uncertainty
 
