@@ -82,3 +82,33 @@ def test_one_epoch_of_every_method_on_a_real_subgraph(subgraph, tmp_path, monkey
         assert record["batch_size"] == batch_size_for(split.train.size, params["train"])
         assert record["budget_bound"]  # a one-epoch cap binds
         assert 0 <= record["neighbourhood_difference"]["overall"] <= 1
+
+
+def test_validation_every_second_epoch_selects_and_stops_at_validations(subgraph):
+    """val_every=2: MRR is measured after epochs 2, 4, ... (indices 1, 3, ...), the selected epoch is one
+    of them, early stopping counts epochs since the best, and epochs_run counts trained epochs."""
+    edges, num_nodes = subgraph
+    split = split_edges(edges, num_nodes, 0.05, 0.10, seed=0)
+    train = dataclasses.replace(cfg.TrainParams(), max_epochs=7, min_epochs=1, patience=2, val_every=2,
+                                checkpoint_every=2, learning_rate=0.02)
+    params = {"sampling": cfg.SamplingParams(), "model": cfg.ModelParams(dim=8, num_layers=2),
+              "loss": cfg.LossParams(), "train": train}
+    validation = validation_set(edges, num_nodes, split, train, seed=0)
+    method = cfg.MethodParams(encoder="shallow")
+    _, _, record = train_method("shallow", method, "cora_ml_500", edges, num_nodes, split, validation, 0, params,
+                                TrackingParams(csv=False, wandb=False))
+    validated = [2 * i + 1 for i in range(len(record["val_curve"]))]  # epoch indices with a validation
+    assert record["selected_epoch"] in validated
+    assert record["val_mrr"] == max(record["val_curve"])
+    stopped = record["epochs_run"] < 7
+    # a stop happens at a validation `patience` (or more) epochs after the best; without one, all 7 epochs
+    # ran and the 7th (index 6) was not validated
+    assert record["epochs_run"] == (validated[-1] + 1 if stopped else 7)
+    assert len(record["val_curve"]) == (len(validated) if stopped else 3)
+    if stopped:
+        assert validated[-1] - record["selected_epoch"] >= 2
+
+
+def test_checkpoints_must_fall_on_validations():
+    with pytest.raises(ValueError, match="multiple of val_every"):
+        dataclasses.replace(cfg.TrainParams(), val_every=2, checkpoint_every=3)

@@ -103,6 +103,7 @@ class TrainParams:
     max_epochs: int = 300  # the same cap for every method and graph
     min_epochs: int = 20  # no early stop before (validation MRR often dips after the first epochs)
     patience: int = 20  # epochs without a better validation MRR before stopping
+    val_every: int = 1  # epochs between two validations (model selection and early stopping happen at these)
     learning_rate: float = 0.02
     weight_decay: float = 0.0
     val_candidates: int = 100  # sampled non-neighbour candidates per validation edge
@@ -112,6 +113,9 @@ class TrainParams:
     def __post_init__(self) -> None:
         require(self.batch_size >= 1 and self.steps_per_epoch >= 1, "batch_size, steps_per_epoch >= 1")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
+        require(self.val_every >= 1, "val_every must be >= 1")
+        # a checkpoint is written when a validation ends (Lightning, check_val_every_n_epoch > 1)
+        require(self.checkpoint_every % self.val_every == 0, "checkpoint_every must be a multiple of val_every")
         require(self.max_epochs >= 1 and self.patience >= 1, "max_epochs and patience must be >= 1")
         require(1 <= self.min_epochs <= self.max_epochs, "need 1 <= min_epochs <= max_epochs")
         require(self.val_max_queries >= 1, "val_max_queries must be >= 1")

@@ -2,9 +2,9 @@
 
 For each seed: split the edges (:mod:`.splits`), build the training graph's relations and each
 method's fan-outs (:func:`method_relations`, :mod:`.sampling`), train the encoder with the
-asymmetric loss in Lightning (:mod:`.module`), validate every epoch on validation MRR against
-sampled non-neighbour candidates (:func:`validation_set`), stop early, and keep the node embeddings
-of the best validation epoch (the checkpoint the test is measured on, once, by ``directed_evaluate``).
+asymmetric loss in Lightning (:mod:`.module`), validate every ``train.val_every`` epochs on
+validation MRR against sampled non-neighbour candidates (:func:`validation_set`), stop early, and
+keep the node embeddings of the best validation epoch (the checkpoint the test is measured on, once, by ``directed_evaluate``).
 
 Output ``data/directed/<dataset>/`` (:func:`write_trained`, file names and types in :mod:`.results`):
 ``split_seed<k>.npz`` (train/val/test edge ids), ``<method>_seed<k>.npz`` (``source``, ``target``
@@ -21,8 +21,8 @@ process; with full neighbourhoods the results agree up to float summation order.
 computed identically on every rank (same parameters, same seeded sample); only rank 0 writes.
 
 Resume: each (method, seed) run checkpoints to a scratch folder outside DVC,
-``runs/checkpoints/directed/<dataset>/<params hash>/<method>_seed<k>/`` (``last.ckpt`` after every
-validation, with the early-stopping state and best-so-far embeddings; ``result.npz`` +
+``runs/checkpoints/directed/<dataset>/<params hash>/<method>_seed<k>/`` (``last.ckpt`` every
+``checkpoint_every`` epochs, with the early-stopping state and best-so-far embeddings; ``result.npz`` +
 ``record.json`` once the run is done). A restarted stage skips finished runs, resumes unfinished ones
 from ``last.ckpt``, and removes the folder once its output is written. Because every random draw is
 keyed by its position (seed, epoch, batch), a resumed run repeats the uninterrupted one.
@@ -281,7 +281,7 @@ def run_record(
     return RunRecord(
         selected_epoch=module.best_epoch,
         val_mrr=module.best_mrr,
-        epochs_run=len(module.val_curve),
+        epochs_run=module.epochs_trained,
         max_epochs=train.max_epochs,
         # the best epoch lies within `patience` of the cap: early stopping never fired, the run may not have converged
         budget_bound=module.best_epoch + train.patience >= train.max_epochs,
@@ -335,7 +335,8 @@ def train_method(
     callbacks = [] if checkpoints is None else [last_checkpoint(checkpoints, train.checkpoint_every)]
     started = time.perf_counter()
     with run_loggers(tracking, "directed", dataset, f"{name}_seed{seed}", config) as loggers:
-        trainer = make_trainer(train.max_epochs, loggers, callbacks, trainer_params)
+        trainer = make_trainer(train.max_epochs, loggers, callbacks, trainer_params,
+                               check_val_every_n_epoch=train.val_every)
         trainer.fit(
             module,
             train_dataloaders=loader,

@@ -1,4 +1,4 @@
-"""The thin LightningModule of ``directed_train``: one training step and one validation per epoch.
+"""The thin LightningModule of ``directed_train``: training steps, and a validation every ``val_every`` epochs.
 
 A step (:meth:`LinkPredictionModule.training_step`) draws the global batch's random negatives,
 samples the batch nodes' neighbourhoods with each relation's fan-outs (:mod:`.sampling`), encodes
@@ -95,6 +95,7 @@ class LinkPredictionModule(lightning.LightningModule):
         self.pair_scores = DECODERS[encoder_name][1]
         self.rank, self.world_size = 0, 1  # set by `setup` under a Trainer
         self.best_mrr, self.best_epoch, self.val_curve = -1.0, -1, []
+        self.epochs_trained = 0
         self.best_embeddings: tuple[Tensor, Tensor] | None = None
         self._full_graph: SampledGraph | None = None  # inference operator, built at the first validation
 
@@ -145,6 +146,9 @@ class LinkPredictionModule(lightning.LightningModule):
         # batch makes that average the gradient of the global batch's mean even when W does not divide B
         return loss * (edge_ids.numel() * self.world_size / global_ids.numel())
 
+    def on_train_epoch_end(self) -> None:
+        self.epochs_trained = self.current_epoch + 1
+
     def validation_step(self, batch: list[Tensor], batch_idx: int) -> None:
         source, target = infer_embeddings(self.encoder, self.full_graph)
         mrr = validation_mrr(source, target, self.val_queries, self.val_candidates, self.pair_scores)
@@ -153,7 +157,8 @@ class LinkPredictionModule(lightning.LightningModule):
         if mrr > self.best_mrr:
             self.best_mrr, self.best_epoch = mrr, self.current_epoch
             self.best_embeddings = (source.clone(), target.clone())
-        # early stopping: `patience` epochs without a better validation MRR, never before min_epochs
+        # early stopping: `patience` epochs without a better validation MRR, never before min_epochs;
+        # checked at validations only (every `val_every` epochs)
         # (Lightning's EarlyStopping keeps a stop decided during min_epochs and fires it right after)
         past_minimum = self.current_epoch + 1 >= self.train_params.min_epochs
         if past_minimum and self.current_epoch - self.best_epoch >= self.train_params.patience:

@@ -41,7 +41,7 @@ class RunRecord(TypedDict):
     epochs_run: int
     max_epochs: int
     budget_bound: bool  # the best epoch lies within `patience` of the cap: the run may not have converged
-    val_curve: list[float]  # validation MRR of every epoch run
+    val_curve: list[float]  # validation MRR of every validation (one every train.val_every epochs)
     seconds: float
     batch_size: int
     neighbour_budget: dict[str, float]  # relation -> realised mean neighbours per node
