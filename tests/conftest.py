@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from recsys_challenges.verify import copy_project
+from recsys_challenges.verify import copy_project, project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+NEEDS_TINY = pytest.StashKey[bool]()
+TINY_BUILD_TIMEOUT_S = 1800
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,6 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # the tests on the tiny pipeline last: its one build (tiny_project) runs beside the others meanwhile
+    items.sort(key=lambda item: "tiny_project" in getattr(item, "fixturenames", ()))
+    config.stash[NEEDS_TINY] = any("tiny_project" in getattr(item, "fixturenames", ()) for item in items)
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow")
@@ -100,15 +108,57 @@ def run_checked(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
     return result
 
 
+def _run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every process of this pytest run shares: pytest-xdist's workers have their base
+    temporary folders in one folder of the run."""
+    basetemp = tmp_path_factory.getbasetemp()
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_build(tmp_path_factory, request) -> Iterator[Path | None]:
+    """Start the tiny pipeline's one build of this run in the background, from the first process
+    that gets here, when a collected test needs it: a copy of the project switched to
+    ``experiments/tiny.yaml`` and reproduced with ``dvc repro`` (``build/``, its output in
+    ``repro.out``/``repro.err`` and its exit status in ``repro.rc`` once done). The other tests run
+    meanwhile; the ones on the tiny pipeline are collected last."""
+    if not request.config.stash.get(NEEDS_TINY, False):
+        yield None
+        return
+    root = _run_root(tmp_path_factory) / "tiny"
+    root.mkdir(exist_ok=True)
+    try:  # one process of the run claims the build
+        os.close(os.open(root / "claimed", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        yield root
+        return
+    mirror = request.getfixturevalue("mirror")
+    (root / "build").mkdir()
+    env = copy_project(ROOT, root / "build") | {"RECSYS_DATA_MIRROR": str(mirror), "WANDB_MODE": "offline"}
+    script = (f'"{sys.executable}" -m recsys_challenges profile apply experiments/tiny.yaml && "{BIN / "dvc"}" repro; '
+              f'echo $? > ../repro.rc.tmp && mv ../repro.rc.tmp ../repro.rc')
+    with open(root / "repro.out", "w") as out, open(root / "repro.err", "w") as err:
+        build = subprocess.Popen(["bash", "-c", script], cwd=root / "build", env=env, stdout=out, stderr=err)
+    yield root
+    build.wait()  # the other processes of the run may still need it
+
+
 @pytest.fixture(scope="session")
-def tiny_project(tmp_path_factory, mirror):
-    """A copy of the project switched to ``experiments/tiny.yaml`` and reproduced once with DVC.
+def tiny_project(tmp_path_factory, tiny_build, mirror):
+    """This process's copy of the tiny pipeline's build (:func:`tiny_build`), once it is done.
 
     Returns ``(folder, env, first_repro)``. Every technique's end-to-end test reads its outputs
-    from here, so the whole tiny pipeline runs once per test session.
+    from here, so the whole tiny pipeline runs once per test run, whatever the number of processes.
     """
+    rc_file, waited = tiny_build / "repro.rc", 0.0
+    while not rc_file.exists():
+        assert waited < TINY_BUILD_TIMEOUT_S, f"the tiny pipeline's build did not finish in {TINY_BUILD_TIMEOUT_S} s"
+        time.sleep(1.0)
+        waited += 1.0
+    stdout, stderr = (tiny_build / "repro.out").read_text(), (tiny_build / "repro.err").read_text()
+    returncode = int(rc_file.read_text())
+    assert returncode == 0, f"the tiny pipeline's dvc repro failed:\n{stdout[-4000:]}\n{stderr[-4000:]}"
     work = tmp_path_factory.mktemp("project")
-    env = copy_project(ROOT, work) | {"RECSYS_DATA_MIRROR": str(mirror), "WANDB_MODE": "offline"}
-    run_checked([sys.executable, "-m", "recsys_challenges", "profile", "apply", "experiments/tiny.yaml"], work, env)
-    first = run_checked([str(BIN / "dvc"), "repro"], work, env)
-    return work, env, first
+    shutil.copytree(tiny_build / "build", work, symlinks=True, dirs_exist_ok=True)
+    env = project_env(work) | {"RECSYS_DATA_MIRROR": str(mirror), "WANDB_MODE": "offline"}
+    return work, env, subprocess.CompletedProcess(["dvc", "repro"], returncode, stdout, stderr)

@@ -20,6 +20,17 @@ def test_mean_ci_by_hand():
     assert summary["values"] == [1.0, 2.0, 3.0]
 
 
+@pytest.mark.parametrize("values", [
+    [0.1, 0.2, 0.3],  # 0.1 + 0.2 is not 0.3 in binary: the summation order shows in the last bits
+    [1e16, 1.0, -1e16, 3.0, 0.7],
+    [0.123456789, 0.987654321, 0.5, 0.25, 0.3333333333333333, 0.1, 0.9],
+    [0.1] * 8 + [0.7] * 3,  # 8 values and more: numpy's pairwise sums themselves
+])
+def test_mean_ci_gives_numpys_mean_and_std_bit_for_bit(values):
+    summary = mean_ci(values)
+    assert summary["mean"] == float(np.mean(values)) and summary["std"] == float(np.std(values, ddof=1))
+
+
 def test_mean_ci_single_seed_has_no_interval_and_rejects_nan():
     assert mean_ci([0.5])["ci95"] is None
     with pytest.raises(ValueError):

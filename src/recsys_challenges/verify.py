@@ -222,14 +222,18 @@ def copy_project(root: Path, workspace: Path) -> dict[str, str]:
     for name in (name for name in listed.split("\0") if name and (root / name).is_file()):
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, workspace / name)
-    bin_dir = Path(sys.executable).parent
-    env = os.environ | {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    env = project_env(workspace)
+    subprocess.run(["git", "init", "-q"], cwd=workspace, env=env, check=True)
+    return env
+
+
+def project_env(workspace: Path) -> dict[str, str]:
+    """The environment that runs this venv's ``python`` and ``dvc`` on the code of the project copy in ``workspace``."""
+    return os.environ | {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(workspace / "src"),
         "DVC_NO_ANALYTICS": "1",
     }
-    subprocess.run(["git", "init", "-q"], cwd=workspace, env=env, check=True)
-    return env
 
 
 def _stamps(workspace: Path) -> dict[str, int]:

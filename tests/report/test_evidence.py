@@ -13,6 +13,7 @@ from recsys_challenges.report.evidence import (
     load_metrics,
     outcome_of,
     paired_difference,
+    SeedRedraws,
     with_seeds,
 )
 from recsys_challenges.report.stability import stability
@@ -108,6 +109,20 @@ def test_with_seeds_recomputes_per_seed_summaries_and_keeps_pooled_ones(tmp_path
     assert drawn.stat("m", "auc")["mean"] == pytest.approx(2.0 / 3.0)
     assert drawn.stat("m", "slope") == pooled
     assert file.stat("m", "auc")["values"] == [0.6, 0.7, 0.8]  # the original is untouched
+
+
+def test_seed_redraws_rebuild_only_the_parts_that_hold_a_summary(tmp_path):
+    curve = [0.1, 0.2]
+    write(tmp_path, "t", "a", {"m": {"auc": mean_ci([0.6, 0.7, 0.8])}, "curves": {"m": curve},
+                               "rows": [{"auc": mean_ci([0.1, 0.2, 0.3]), "name": "x"}, {"name": "y"}]})
+    (file,) = load_metrics(tmp_path)
+    drawn = SeedRedraws(file)([2, 2, 1])
+    assert drawn.stat("m", "auc")["values"] == [0.8, 0.8, 0.7]
+    summary, original = drawn.content["summary"], file.content["summary"]
+    assert summary["rows"][0] == {"auc": mean_ci([0.3, 0.3, 0.2]), "name": "x"}
+    assert summary["rows"][1] is original["rows"][1]  # no summary there: shared, not copied
+    assert summary["curves"] is original["curves"]
+    assert drawn == with_seeds(file, [2, 2, 1])
 
 
 def test_stability_counts_redraws_that_keep_the_verdict(tmp_path):

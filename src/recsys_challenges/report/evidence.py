@@ -196,24 +196,54 @@ def decide(claim_id: str, evidence: list[Evidence], verdict_of: Callable[[Count]
     return ClaimResult(claim_id, "inconclusive", reason, evidence)
 
 
+SUMMARY = "summary"  # a node of a redraw plan: a summary dict to recompute
+
+
+def _redraw_plan(node: Any, n: int) -> Any:
+    """Where ``node``'s summaries over ``n`` seeds are: :data:`SUMMARY` for a summary dict (per-seed
+    ``values``, a ``mean``, a Student-t CI), a dict or list of the plans of the children that hold one,
+    or None where none does (that part of a redrawn file is the original, shared)."""
+    if isinstance(node, dict):
+        values = node.get("values")
+        if isinstance(values, list) and len(values) == n and "mean" in node and node.get("ci_method", "t") == "t":
+            return SUMMARY
+        plans = {key: plan for key, value in node.items() if (plan := _redraw_plan(value, n)) is not None}
+        return plans or None
+    if isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
+        plans = [_redraw_plan(item, n) for item in node]
+        return plans if any(plan is not None for plan in plans) else None
+    return None
+
+
+def _redraw(node: Any, plan: Any, positions: list[int]) -> Any:
+    if plan is None:
+        return node
+    if plan is SUMMARY:
+        return node | mean_ci([node["values"][i] for i in positions])
+    if isinstance(node, dict):
+        return {key: _redraw(value, plan.get(key), positions) for key, value in node.items()}
+    return [_redraw(item, item_plan, positions) for item, item_plan in zip(node, plan, strict=True)]
+
+
+class SeedRedraws:
+    """:func:`with_seeds` of one file, its summaries located once: the stability report redraws every
+    file a few hundred times, and walking the whole file each time took most of the report stage."""
+
+    def __init__(self, file: MetricsFile) -> None:
+        self.file = file
+        self.plan = _redraw_plan(file.content, len(file.seeds))
+
+    def __call__(self, positions: list[int]) -> MetricsFile:
+        seeds = [self.file.seeds[i] for i in positions]
+        content = _redraw(self.file.content, self.plan, positions) | {"seeds": seeds}
+        return replace(self.file, seeds=seeds, content=content)
+
+
 def with_seeds(file: MetricsFile, positions: list[int]) -> MetricsFile:
     """``file`` as if only the seeds at ``positions`` (repeats allowed) had been run: every summary
     dict with one per-seed value per seed is recomputed by :func:`mean_ci`; summaries whose CI is not
     a Student-t over seeds carry ``"ci_method"`` (other than ``"t"``) and are kept as they are."""
-    n = len(file.seeds)
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            values = node.get("values")
-            if isinstance(values, list) and len(values) == n and "mean" in node and node.get("ci_method", "t") == "t":
-                return node | mean_ci([values[i] for i in positions])
-            return {key: walk(value) for key, value in node.items()}
-        if isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
-            return [walk(item) for item in node]
-        return node
-
-    content = walk(file.content) | {"seeds": [file.seeds[i] for i in positions]}
-    return replace(file, seeds=content["seeds"], content=content)
+    return SeedRedraws(file)(positions)
 
 
 def enough(counts: tuple[int, int]) -> bool:

@@ -2,7 +2,7 @@
 
 A verdict that flips when one seed is left out, or when the seeds are resampled, rests on float noise
 rather than on the data. :func:`stability` re-runs every claim's rule on re-drawn metrics files
-(:func:`~recsys_challenges.report.evidence.with_seeds`): each leave-one-seed-out draw, then
+(:class:`~recsys_challenges.report.evidence.SeedRedraws`): each leave-one-seed-out draw, then
 ``bootstrap`` resamples of the seeds with replacement (one seeded generator, so the report is
 reproducible). Stability is the share of draws whose verdict equals the full-data verdict; the draws
 that disagree name the dataset whose evidence changes most often ("tipped by").
@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from recsys_challenges.config import require
-from recsys_challenges.report.evidence import ClaimResult, Evidence, MetricsFile, with_seeds
+from recsys_challenges.report.evidence import ClaimResult, Evidence, MetricsFile, SeedRedraws
 
 Rule = Callable[[list[MetricsFile]], ClaimResult]
 
@@ -26,16 +26,18 @@ def redraws(files: list[MetricsFile], bootstrap: int, seed: int) -> Iterator[lis
     """Leave-one-seed-out draws (files with at least 3 seeds, so 2 remain for a CI), then ``bootstrap``
     resamples of each file's seeds; a file's methods keep being paired seed by seed."""
     sizes = [len(f.seeds) for f in files]
+    draw = [SeedRedraws(f) for f in files]
     most = max(sizes, default=0)
     if most >= 3:
         for left_out in range(most):
             yield [
-                with_seeds(f, [i for i in range(n) if i != left_out % n]) if n >= 3 else f
-                for f, n in zip(files, sizes, strict=True)
+                redraw([i for i in range(n) if i != left_out % n]) if n >= 3 else f
+                for f, n, redraw in zip(files, sizes, draw, strict=True)
             ]
     rng = np.random.default_rng(seed)
     for _ in range(bootstrap if most >= 2 else 0):
-        yield [with_seeds(f, rng.integers(0, n, n).tolist()) if n >= 2 else f for f, n in zip(files, sizes, strict=True)]
+        yield [redraw(rng.integers(0, n, n).tolist()) if n >= 2 else f
+               for f, n, redraw in zip(files, sizes, draw, strict=True)]
 
 
 def _by_dataset(evidence: list[Evidence]) -> dict[str, tuple[str, ...]]:
