@@ -27,10 +27,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
 
 
+def _uses_tiny(item: pytest.Item) -> bool:
+    return "tiny_project" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # the tests on the tiny pipeline last: its one build (tiny_project) runs beside the others meanwhile
-    items.sort(key=lambda item: "tiny_project" in getattr(item, "fixturenames", ()))
-    config.stash[NEEDS_TINY] = any("tiny_project" in getattr(item, "fixturenames", ()) for item in items)
+    # the tests on the tiny pipeline last: its one build (tiny_build) runs beside the others meanwhile
+    items.sort(key=_uses_tiny)
+    config.stash[NEEDS_TINY] = any(map(_uses_tiny, items))
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow")

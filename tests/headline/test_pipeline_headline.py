@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from recsys_challenges.directed.config import load_datasets
 from recsys_challenges.profiles import read_profile
 from recsys_challenges.report.evidence import ClaimResult
 from recsys_challenges.report.render import VERDICT_CODE, VERDICT_MARK, stability_text
@@ -23,7 +23,7 @@ from tests.test_experiments import committed_copy
 # project's payload folders also hold the committed default profile's files (as the report reads
 # them), so T1's file has ten numbers for each graph of either profile
 MAX_NUMBERS_PER_DATASET = 15
-T1_GRAPHS = set(yaml.safe_load((ROOT / "params.yaml").read_text())["directed"]["datasets"]) | set(
+T1_GRAPHS = set(load_datasets(ROOT / "params.yaml")) | set(
     read_profile(ROOT / "experiments" / "tiny.yaml")["directed"]["datasets"])
 MAX_NUMBERS_PER_FILE = 10 * len(T1_GRAPHS)
 HEADLINES = {f"reports/headline/{name}.json" for name in ("claims", "directed", "delayed", "uncertainty")}

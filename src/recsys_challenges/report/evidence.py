@@ -226,8 +226,12 @@ def _redraw(node: Any, plan: Any, positions: list[int]) -> Any:
 
 
 class SeedRedraws:
-    """:func:`with_seeds` of one file, its summaries located once: the stability report redraws every
-    file a few hundred times, and walking the whole file each time took most of the report stage."""
+    """Re-draws of one file's seeds: ``SeedRedraws(file)(positions)`` is ``file`` as if only the seeds
+    at ``positions`` (repeats allowed) had been run. Every summary dict with one per-seed value per seed
+    is recomputed by :func:`mean_ci`; summaries whose CI is not a Student-t over seeds carry
+    ``"ci_method"`` (other than ``"t"``) and are kept as they are. The summaries are located once: the
+    stability report redraws every file a few hundred times, and walking the whole file each time took
+    most of the report stage."""
 
     def __init__(self, file: MetricsFile) -> None:
         self.file = file
@@ -237,13 +241,6 @@ class SeedRedraws:
         seeds = [self.file.seeds[i] for i in positions]
         content = _redraw(self.file.content, self.plan, positions) | {"seeds": seeds}
         return replace(self.file, seeds=seeds, content=content)
-
-
-def with_seeds(file: MetricsFile, positions: list[int]) -> MetricsFile:
-    """``file`` as if only the seeds at ``positions`` (repeats allowed) had been run: every summary
-    dict with one per-seed value per seed is recomputed by :func:`mean_ci`; summaries whose CI is not
-    a Student-t over seeds carry ``"ci_method"`` (other than ``"t"``) and are kept as they are."""
-    return SeedRedraws(file)(positions)
 
 
 def enough(counts: tuple[int, int]) -> bool:
