@@ -41,6 +41,7 @@ seeds, summary``)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,7 @@ from recsys_challenges.directed.sampling import csr_from_edges, segment_position
 from recsys_challenges.directed.splits import EdgeSplit, one_way
 from recsys_challenges.errors import DataError
 from recsys_challenges.stats import by_key, summarise_seeds
+from recsys_challenges.workers import map_jobs
 
 POPULARITY = "popularity"
 
@@ -197,6 +199,41 @@ def seed_embeddings(
     return embeddings
 
 
+@dataclass(frozen=True)
+class SeedJob:
+    """One seed's evaluation (:func:`evaluate_seed` on the split and embeddings in ``trained``), for a worker process."""
+
+    dataset: str
+    graph: GraphData
+    trained: Path
+    methods: dict[str, cfg.MethodParams]
+    params: cfg.EvaluateParams
+    seed: int
+
+    def run(self) -> tuple[dict, dict, dict]:
+        split = read_split(self.trained, self.seed)
+        if split.test.size < self.params.degree_buckets:
+            raise DataError(
+                f"{split_file(self.trained, self.seed)}: {split.test.size} test edges cannot fill"
+                f" {self.params.degree_buckets} degree buckets; lower directed.evaluate.degree_buckets or use a larger graph"
+            )
+        embeddings = seed_embeddings(self.graph, split, self.trained, self.methods, self.seed)
+        return evaluate_seed(self.graph.edge_index, self.graph.num_nodes, split, embeddings, self.params, self.seed)
+
+
+def run_seed_job(job: SeedJob) -> tuple[dict, dict, dict]:
+    """:meth:`SeedJob.run`, as a module-level function a worker process can be handed."""
+    return job.run()
+
+
+def describe_seed(job: SeedJob, result: tuple[dict, dict, dict], _: float) -> str:
+    """The progress line of an evaluated seed: each method's MRR and direction AUC."""
+    overall = result[0]
+    return f"{job.dataset} seed {job.seed}: " + ", ".join(
+        f"{m} mrr {v.get('mrr', v['mrr_sampled']):.3f} dir {v['direction_auc']:.3f}" for m, v in overall.items()
+    )
+
+
 def evaluate_seeds(
     dataset: str,
     graph: GraphData,
@@ -204,24 +241,14 @@ def evaluate_seeds(
     methods: dict[str, cfg.MethodParams],
     params: cfg.EvaluateParams,
     seeds: list[int],
+    workers: int = 1,
+    threads: int = 1,
 ) -> list[tuple[dict, dict, dict]]:
     """:func:`evaluate_seed` of every seed's split and embeddings in ``trained`` (``directed_train``'s
-    folder), one progress line per seed."""
-    runs = []
-    for seed in seeds:
-        split = read_split(trained, seed)
-        if split.test.size < params.degree_buckets:
-            raise DataError(
-                f"{split_file(trained, seed)}: {split.test.size} test edges cannot fill {params.degree_buckets} degree"
-                " buckets; lower directed.evaluate.degree_buckets or use a larger graph"
-            )
-        embeddings = seed_embeddings(graph, split, trained, methods, seed)
-        overall, by_bucket, info = evaluate_seed(graph.edge_index, graph.num_nodes, split, embeddings, params, seed)
-        runs.append((overall, by_bucket, info))
-        print(f"  {dataset} seed {seed}: " + ", ".join(
-            f"{m} mrr {v.get('mrr', v['mrr_sampled']):.3f} dir {v['direction_auc']:.3f}" for m, v in overall.items()
-        ))
-    return runs
+    folder), in seed order, by ``workers`` processes of ``threads`` torch threads (the same results
+    for any number), one progress line per seed."""
+    jobs = [SeedJob(dataset, graph, trained, methods, params, seed) for seed in seeds]
+    return map_jobs(run_seed_job, jobs, workers, describe_seed, threads)
 
 
 def dataset_metrics(

@@ -102,7 +102,9 @@ def main_evaluate(argv: list[str] | None = None) -> int:
     trained = args.trained or cfg.OUTPUT_ROOT / args.dataset
     graph = load_graph(PREPARED_ROOT / args.dataset)
     training = read_training(trained, args.dataset)
-    runs = evaluate.evaluate_seeds(args.dataset, graph, trained, methods, params, experiment.seeds)
+    runs = evaluate.evaluate_seeds(
+        args.dataset, graph, trained, methods, params, experiment.seeds, load_workers(args.params), experiment.num_threads
+    )
     data_kind = read_meta(PREPARED_ROOT / args.dataset).get("data_kind", "real")  # "user": prepare-local
     metrics = evaluate.dataset_metrics(
         args.dataset, data_kind, graph, runs, TrainingLog.from_json(training), methods, params, experiment.seeds
