@@ -5,7 +5,8 @@ returns it to the kernel when it is freed, and it trims the heap's free top abov
 threshold. A training step that allocates the same large tensors every step (a T1 validation
 gathers a 58 MB block of candidate embeddings) then pays a page fault per 4 KiB page, every step.
 Measured on Subelj Cora (one thread, the determinism pins): 0.49 -> 0.43 s per epoch of the dual GNN,
-0.15 -> 0.11 s of the shallow baseline. :func:`keep_freed_memory` turns both off, so the process keeps its peak heap and reuses it; the numbers computed do not change.
+0.15 -> 0.11 s of the shallow baseline. :func:`keep_freed_memory` turns both off, so the process
+keeps its peak heap and reuses it; the numbers computed do not change.
 
 It sets the ``MALLOC_*`` variables that glibc reads at start-up, for the child processes (the worker
 pool spawns them), and calls ``mallopt`` for the running process. Elsewhere than glibc it does nothing.
@@ -20,25 +21,26 @@ from collections.abc import MutableMapping
 
 SWITCH = "RECSYS_KEEP_FREED_MEMORY"
 
-# mallopt parameters (glibc malloc.h) and the value each gets
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4
 _NEVER_TRIM = 2**31 - 1  # bytes of free heap top kept (mallopt takes a C int)
 _TOP_PAD = 64 * 2**20  # bytes added to each heap extension: fewer, larger brk calls
-SETTINGS: dict[int, int] = {_M_MMAP_MAX: 0, _M_TRIM_THRESHOLD: _NEVER_TRIM, _M_TOP_PAD: _TOP_PAD}
-ENVIRONMENT: dict[str, str] = {
-    "MALLOC_MMAP_MAX_": "0",
-    "MALLOC_TRIM_THRESHOLD_": str(_NEVER_TRIM),
-    "MALLOC_TOP_PAD_": str(_TOP_PAD),
+# each setting: the variable glibc reads at start-up -> (its mallopt parameter in malloc.h, the value)
+SETTINGS: dict[str, tuple[int, int]] = {
+    "MALLOC_MMAP_MAX_": (-4, 0),  # M_MMAP_MAX: no block is served by mmap
+    "MALLOC_TRIM_THRESHOLD_": (-1, _NEVER_TRIM),  # M_TRIM_THRESHOLD
+    "MALLOC_TOP_PAD_": (-2, _TOP_PAD),  # M_TOP_PAD
 }
+ENVIRONMENT: dict[str, str] = {variable: str(value) for variable, (_, value) in SETTINGS.items()}
 
 
 def keep_freed_memory(environ: MutableMapping[str, str] = os.environ) -> bool:
-    """Apply :data:`SETTINGS` to this process and :data:`ENVIRONMENT` to its children; returns
-    whether glibc took them (False where the C library has no ``mallopt`` or the switch is off)."""
+    """Apply :data:`SETTINGS` to this process (``mallopt``) and to its children (:data:`ENVIRONMENT`);
+    returns whether glibc took them all (False where the C library has no ``mallopt`` or the switch is off)."""
     if environ.get(SWITCH) == "off":
         return False
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:  # not glibc
         return False
     environ.update(ENVIRONMENT)
-    return all(mallopt(parameter, value) == 1 for parameter, value in SETTINGS.items())
+    # a list, not a generator: every setting is tried, even after one is refused
+    taken = [mallopt(parameter, value) == 1 for parameter, value in SETTINGS.values()]
+    return all(taken)
