@@ -55,3 +55,4 @@ def test_children_inherit_the_settings_and_the_switch_turns_it_off():
     switched_off = {allocator.SWITCH: "off"}
     assert not allocator.keep_freed_memory(switched_off)
     assert switched_off == {allocator.SWITCH: "off"}
+    assert not allocator.keep_freed_memory({allocator.SWITCH: " False "})  # the words RECSYS_DETERMINISM takes

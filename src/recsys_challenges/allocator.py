@@ -10,7 +10,8 @@ keeps its peak heap and reuses it; the numbers computed do not change.
 
 It sets the ``MALLOC_*`` variables that glibc reads at start-up, for the child processes (the worker
 pool spawns them), and calls ``mallopt`` for the running process. Elsewhere than glibc it does nothing.
-``RECSYS_KEEP_FREED_MEMORY=off`` leaves the allocator as it is.
+``RECSYS_KEEP_FREED_MEMORY=off`` (or ``0``/``false``/``no``, as ``RECSYS_DETERMINISM``) leaves the
+allocator as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import MutableMapping
+
+from recsys_challenges.determinism import switched_on
 
 SWITCH = "RECSYS_KEEP_FREED_MEMORY"
 
@@ -35,7 +38,7 @@ ENVIRONMENT: dict[str, str] = {variable: str(value) for variable, (_, value) in 
 def keep_freed_memory(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Apply :data:`SETTINGS` to this process (``mallopt``) and to its children (:data:`ENVIRONMENT`);
     returns whether glibc took them all (False where the C library has no ``mallopt`` or the switch is off)."""
-    if environ.get(SWITCH) == "off":
+    if not switched_on(SWITCH, environ):
         return False
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:  # not glibc

@@ -16,7 +16,7 @@ What is pinned (the README's "Determinism across CPUs" lists the measured effect
   to its automatic dispatch (``MKL_VERBOSE`` reports ``CNR:AUTO``), so only COMPATIBLE is the
   same on both vendors (``MKL_CBWR``);
 * oneDNN caps its JIT kernels at AVX2 (``ONEDNN_MAX_CPU_ISA``);
-* OpenBLAS (numpy, scipy, scikit-learn) uses its Haswell kernels on one thread instead of the
+* OpenBLAS (numpy, scipy, scikit-learn, and the linear layers of T1 and T3 through ``blas.py``) uses its Haswell kernels on one thread instead of the
   kernels and thread count of the machine (``OPENBLAS_CORETYPE``, ``OPENBLAS_NUM_THREADS``);
 * numpy's ufunc loops dispatch at most to AVX2 (``NPY_DISABLE_CPU_FEATURES``);
 * OpenMP and MKL default to one thread (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``); a stage that
@@ -44,9 +44,15 @@ PINS: dict[str, str] = {
 }
 
 
+def switched_on(switch: str, environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Whether the environment variable ``switch`` leaves its feature on: unless it says ``off``
+    (or ``0``/``false``/``no``, any case)."""
+    return environ.get(switch, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
 def enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
-    """Whether the pins apply: unless ``RECSYS_DETERMINISM`` is ``off`` (or ``0``/``false``/``no``)."""
-    return environ.get(SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
+    """Whether the pins apply: unless ``RECSYS_DETERMINISM`` is off (:func:`switched_on`)."""
+    return switched_on(SWITCH, environ)
 
 
 def apply(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing, SAGEConv
 from torch_geometric.nn.dense.linear import Linear
 
+from recsys_challenges.blas import linear
 from recsys_challenges.directed.sampling import transpose_csr
 
 # ---------------------------------------------------------------- aggregation
@@ -97,8 +98,8 @@ class DualConv(MessagePassing):
     ) -> tuple[Tensor, Tensor]:
         from_targets = self.propagate(out_adj, x=target, transposed=out_adj_t)  # (n, d) mean t of out-neighbours
         from_sources = self.propagate(in_adj, x=source, transposed=in_adj_t)  # (n, d) mean s of in-neighbours
-        new_source = self.source_root(source) + self.source_neighbours(from_targets)
-        new_target = self.target_root(target) + self.target_neighbours(from_sources)
+        new_source = linear(source, self.source_root) + linear(from_targets, self.source_neighbours)
+        new_target = linear(target, self.target_root) + linear(from_sources, self.target_neighbours)
         return new_source, new_target
 
     def message(self, x_j: Tensor) -> Tensor:
@@ -160,7 +161,7 @@ class SampledSAGEConv(SAGEConv):
     propagate_type = {"x": "Tuple[Tensor, Optional[Tensor]]", "transposed": "Optional[Tensor]"}
 
     def forward(self, x: Tensor, adj: Tensor, adj_t: Tensor | None = None) -> Tensor:  # type: ignore[override]
-        return self.lin_l(self.propagate(adj, x=(x, x), transposed=adj_t)) + self.lin_r(x)
+        return linear(self.propagate(adj, x=(x, x), transposed=adj_t), self.lin_l) + linear(x, self.lin_r)
 
     def message_and_aggregate(self, adj_t: Tensor, x: tuple[Tensor, Tensor | None], transposed: Tensor | None) -> Tensor:
         return sparse_matmul(adj_t, x[0], transposed)
@@ -215,7 +216,7 @@ class _GCNLayer(MessagePassing):
         self.linear.reset_parameters()
 
     def forward(self, x: Tensor, adj: Tensor, adj_t: Tensor | None = None) -> Tensor:
-        return self.linear(self.propagate(adj, x=x, transposed=adj_t))
+        return linear(self.propagate(adj, x=x, transposed=adj_t), self.linear)
 
     def message(self, x_j: Tensor) -> Tensor:
         return x_j

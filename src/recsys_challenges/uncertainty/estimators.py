@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from recsys_challenges.blas import affine
 from recsys_challenges.distributed import shard
 from recsys_challenges.sparse_ddp import average_sparse_gradients, keep_sparse_out_of_ddp
 from recsys_challenges.uncertainty.config import TrainParams
@@ -56,7 +57,7 @@ from recsys_challenges.uncertainty.density import FieldDensity, fit_field_densit
 
 
 class BatchedLinear(nn.Module):
-    """``M`` independent linear layers applied in one batched matmul.
+    """``M`` independent linear layers applied in one batched matmul (OpenBLAS, :mod:`recsys_challenges.blas`).
 
     Shapes: input ``(M, B, in_features)`` -> output ``(M, B, out_features)``. Each member is
     initialised as ``nn.Linear`` is: weights and bias uniform in +-1/sqrt(in_features).
@@ -74,7 +75,7 @@ class BatchedLinear(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)  # (M, B, out)
+        return affine(x, self.weight, self.bias.unsqueeze(1))  # (M, B, out), products in OpenBLAS
 
 
 class EnsembleMLP(nn.Module):
