@@ -3,8 +3,9 @@
 Technique stages list the files they read so that editing a figure does not retrain a model; a list
 that misses a module leaves outputs stale without a word from ``dvc status``. Checked: the modules of
 the stage's own technique package (``directed``, ``delayed``, ``uncertainty``), docstring-only
-``__init__.py`` files aside, and the package-level modules that compute numbers (``blas.py``). A stage's command reaches its entry function's module (its top-level
-imports and every function but the other stages' entry functions) and whatever that imports.
+``__init__.py`` files aside, and the package-level modules that compute numbers (``blas.py``). A
+stage's command reaches its entry function's module (its top-level imports and every function but
+the other stages' entry functions) and whatever that imports.
 """
 
 import ast
