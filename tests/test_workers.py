@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import pytest
 
+from recsys_challenges import cli, workers
 from recsys_challenges.errors import ConfigError
 from recsys_challenges.workers import available_cores, load_workers, map_jobs
 
@@ -54,3 +56,41 @@ def test_each_line_comes_as_its_job_finishes_not_when_all_have(capsys):
     map_jobs(time.sleep, [4.0, 0.1], 2, describe)
     assert printed_after[0.1] < printed_after[4.0] - 2  # not held back until the 4 s job is done
     assert capsys.readouterr().out.splitlines() == ["[1/2] slept 0.1", "[2/2] slept 4.0"]
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_this_process_runs_jobs_beside_its_helpers():
+    """Two workers: the stage's process and one helper, each taking the next job when it is free."""
+    pids = map_jobs(_pid_after, [0.3] * 6, 2)
+    assert os.getpid() in pids
+    assert len(set(pids)) == 2
+
+
+def test_prestarted_helpers_serve_every_map_of_the_process():
+    workers.prestart(3, ["json"])
+    try:
+        first = set(map_jobs(_pid_after, [0.3] * 6, 3)) - {os.getpid()}
+        second = set(map_jobs(_pid_after, [0.3] * 6, 3)) - {os.getpid()}
+        assert len(first) == 2 and first == second  # the same two helpers, not a new pool per map
+    finally:
+        workers.shutdown()
+    assert workers._Helpers.prestarted is None
+    assert len(set(map_jobs(_pid_after, [0.3] * 4, 2)) - {os.getpid()} - first) == 1  # a pool of its own
+
+
+def test_a_stage_prestarts_the_helpers_its_params_ask_for(tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(workers, "prestart", lambda count, modules: started.append((count, modules)))
+    (tmp_path / "other.yaml").write_text("workers: 3\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        cli.main(["uncertainty-train", "--params", "other.yaml", "--help"])
+    assert started == []  # --help starts nothing
+    assert cli.main(["uncertainty-train", "nope", "--params", "other.yaml"]) == 1  # other.yaml has no such dataset
+    assert started == [(3, cli.JOB_MODULES["uncertainty-train"])]
+    cli.main(["report", "--params=other.yaml"])
+    assert len(started) == 1  # a stage without jobs starts no helper

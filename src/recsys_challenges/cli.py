@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from recsys_challenges import workers
+from recsys_challenges.config import PARAMS_FILE
 from recsys_challenges.errors import ConfigError, DataError
 from recsys_challenges.stage_times import STAGE_TIMES, StageClock
 
@@ -55,12 +57,34 @@ STAGES: dict[str, str] = {
     "verify": "recsys_challenges.verify:main",
 }
 
+# stages whose jobs run in a worker pool (workers.py) -> the modules their jobs need: the pool's
+# helpers start importing them as the stage starts, while the stage imports its own
+JOB_MODULES: dict[str, tuple[str, ...]] = {
+    "directed-train": ("recsys_challenges.directed.loop",),
+    "directed-evaluate": ("recsys_challenges.directed.evaluate",),
+    "directed-control": ("recsys_challenges.directed.control",),
+    "delayed-stream": ("recsys_challenges.delayed.experiment",),
+    "delayed-sweep": ("recsys_challenges.delayed.sweep",),
+    "uncertainty-train": ("recsys_challenges.uncertainty.loop",),
+    "uncertainty-evaluate": ("recsys_challenges.uncertainty.evaluate",),
+}
+
 
 def _usage() -> str:
     return (
         "usage: python -m recsys_challenges <stage> [args]   (<stage> --help for its options)\n\n"
         "stages: " + ", ".join(STAGES)
     )
+
+
+def _params_path(args: list[str]) -> Path:
+    """The ``--params`` file a stage's arguments name (params.yaml if none)."""
+    for index, arg in enumerate(args):
+        if arg == "--params" and index + 1 < len(args):
+            return Path(args[index + 1])
+        if arg.startswith("--params="):
+            return Path(arg.split("=", 1)[1])
+    return PARAMS_FILE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     times_file = os.environ.get(STAGE_TIMES)
     clock = StageClock() if times_file else None
     module_name, function_name = STAGES[stage].split(":")
-    entry = getattr(importlib.import_module(module_name), function_name)
     status = 1  # an uncaught exception's
     try:
+        if stage in JOB_MODULES and not {"-h", "--help"} & set(rest):
+            workers.prestart(workers.load_workers(_params_path(rest)), JOB_MODULES[stage])
+        entry = getattr(importlib.import_module(module_name), function_name)
         status = int(entry(rest) or 0)
     except (ConfigError, DataError) as error:
         if os.environ.get("RECSYS_DEBUG"):
@@ -87,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         status = exit_.code if isinstance(exit_.code, int) else 1
         raise
     finally:
+        workers.shutdown()
         if clock is not None:
             clock.append_to(Path(times_file), " ".join([stage, *rest]), status)
     return status
