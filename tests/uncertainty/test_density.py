@@ -11,6 +11,7 @@ from recsys_challenges.uncertainty.density import (
     fit_field_density,
     kde_log_density,
     log_kernel_counts,
+    logsumexp_rows,
     select_bandwidth,
 )
 from recsys_challenges.uncertainty.estimators import DensityPosterior, EnsembleMLP, beta_score_and_inverse_evidence
@@ -26,6 +27,22 @@ def test_log_kernel_counts_by_hand():
     at_centre = log_kernel_counts(torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 2.0]]),
                                   torch.log(torch.tensor([3.0, 1.0])), bandwidth=0.01)
     assert at_centre.item() == pytest.approx(math.log(3.0), abs=1e-4)  # float32, exponents of 1e4 cancelling
+
+
+def test_logsumexp_rows_is_torchs_bit_for_bit():
+    """Spread wide enough that most terms underflow (the case the clamp speeds up), plus rows of
+    -inf only, a +inf, a NaN and a row whose every term is tiny."""
+    values = torch.randn(64, 3000, generator=torch.Generator().manual_seed(0)) * 200.0
+    values[1] = -math.inf
+    values[2, 5] = math.inf
+    values[3, 7] = math.nan
+    values[4] = torch.linspace(-120.0, -100.0, 3000)
+    values[5, :2] = torch.tensor([0.0, -86.9])  # exp(-86.9) is a normal float: added as torch does
+    expected = torch.logsumexp(values, 1)
+    assert torch.equal(logsumexp_rows(values.clone()).isnan(), expected.isnan())
+    assert torch.equal(logsumexp_rows(values.clone()).nan_to_num(), expected.nan_to_num())
+    # by hand: log(e^0 + e^-1) = 0.31326
+    assert logsumexp_rows(torch.tensor([[0.0, -1.0]])).item() == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6)
 
 
 def test_kde_log_density_normalises_the_count():

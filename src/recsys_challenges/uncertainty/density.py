@@ -56,8 +56,24 @@ def log_kernel_counts(queries: torch.Tensor, centres: torch.Tensor, log_weights:
     for i in range(0, len(queries), CHUNK):
         chunk = queries[i : i + CHUNK]  # (q, d)
         exponents = torch.addmm(centre_terms[None], chunk, centres.T, alpha=precision)  # (q, S)
-        parts.append(torch.logsumexp(exponents, 1) - 0.5 * precision * chunk.square().sum(1))
+        parts.append(logsumexp_rows(exponents) - 0.5 * precision * chunk.square().sum(1))
     return torch.cat(parts) if parts else torch.zeros(0)
+
+
+def logsumexp_rows(values: torch.Tensor) -> torch.Tensor:
+    """``torch.logsumexp(values, 1)`` of a float32 ``(q, S)`` block (overwritten), bit for bit, faster.
+
+    torch's own computes ``log sum exp(x - max) + max``. Most of a kernel block's terms lie far
+    below the row's maximum, where float32 ``exp`` gives 0 or a subnormal, and there torch's CPU
+    ``exp`` is ~12x slower than on normal numbers (83 vs 6.6 ms for a 1024 x 7700 block). The terms
+    are clamped at ``exp(-87)`` ~ 1.6e-38 first: the sum holds the maximum's ``exp(0) = 1``, so
+    terms that small cannot change it (the click-log simulator's density jobs: 17.4 -> 6.0 s).
+    """
+    row_max = values.amax(1, keepdim=True)  # (q, 1)
+    shift = row_max.masked_fill(row_max.abs() == math.inf, 0.0)  # as torch: no inf - inf
+    total = values.sub_(shift).clamp_(min=-87.0).exp_().sum(1)  # (q,)
+    # a row of -inf only: torch's sum is 0 (log -inf), the clamped one is not
+    return total.log_().add_(shift[:, 0]).masked_fill_(row_max[:, 0] == -math.inf, -math.inf)
 
 
 def kde_log_density(log_count: torch.Tensor, total: float, dim: int, bandwidth: float) -> torch.Tensor:
