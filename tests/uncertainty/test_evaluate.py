@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
-from recsys_challenges.uncertainty.evaluate import _seed_mean_recall, evaluate, grid_bins, recall_precision
+from recsys_challenges.stats import bootstrap_draws
+from recsys_challenges.uncertainty.evaluate import (
+    UnitResamples,
+    _seed_mean_recall,
+    evaluate,
+    grid_bins,
+    recall_precision,
+)
 from recsys_challenges.uncertainty.predictions import prediction_key
 
 PARAMS = EvaluateParams(precision_bounds=(0.3, 0.5), bootstrap_resamples=50, c6_score_bins=4, c6_levels=2)
@@ -29,8 +36,24 @@ def test_seed_mean_recall_statistic_by_hand():
     # 3 positives in units (groups) 0, 1, 1; seed A selects positives 0 and 2, seed B positive 1.
     # Draw units [1, 1, 0]: copies of the positives = 1, 2, 2 (total 5); seed A recalls 1 + 2 = 3
     # of 5, seed B 2 of 5
-    statistic = _seed_mean_recall(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), np.array([0, 1, 1]), 2)
-    assert statistic(np.array([1, 1, 0])) == pytest.approx([0.6, 0.4])
+    statistic = _seed_mean_recall(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    assert statistic(np.array([1, 2, 2])) == pytest.approx([0.6, 0.4])
+
+
+def test_unit_resamples_are_the_draws_of_the_bootstrap():
+    """Drawn once, the resamples give every statistic the values bootstrap_draws gives it, bit for bit."""
+    unit_of_positive, units = np.array([0, 1, 1, 2, 3, 3, 3]), 4
+    selected = (np.random.default_rng(1).random((3, 7)) < 0.5).astype(np.float64)
+
+    def by_indices(indices: np.ndarray) -> float:
+        copies = np.bincount(indices, minlength=units)[unit_of_positive]
+        return float(((selected @ copies) / max(copies.sum(), 1)).mean())
+
+    resamples = UnitResamples.draw(unit_of_positive, units, 50, seed=3)
+    drawn = [float(_seed_mean_recall(selected)(copies).mean()) for copies in resamples.copies]
+    assert np.array_equal(bootstrap_draws(by_indices, units, 50, seed=3), drawn)
+    assert float(_seed_mean_recall(selected)(resamples.everything).mean()) == by_indices(np.arange(units))
+    assert resamples.copies.dtype == np.uint8 and resamples.copies.shape == (50, 7)
 
 
 ESTIMATORS = ("posterior_network", "deep_ensemble")
