@@ -11,6 +11,7 @@ from recsys_challenges.uncertainty.config import ModelParams, TrainParams
 from recsys_challenges.uncertainty.estimators import (
     ESTIMATORS,
     BatchedLinear,
+    Dropout,
     EnsembleMLP,
     GaussianMixtureDensity,
     PosteriorNetwork,
@@ -106,6 +107,33 @@ def test_mc_dropout_draws_vary_and_eval_draws_do_not():
     draws = predict_logits(dropout, numeric, categorical, passes=20, stochastic=True)
     assert draws.shape == (20, 5) and (draws.var(axis=0) > 0).all()
     assert not dropout.training  # left in eval mode
+
+
+def test_dropout_by_hand():
+    """Units kept where torch.rand(...) >= p, scaled by 1 / (1 - p); eval mode and p = 0 pass through."""
+    x = torch.full((4, 1000), 3.0)
+    torch.manual_seed(5)
+    out = Dropout(0.25).train()(x)
+    torch.manual_seed(5)
+    keep = torch.rand(4, 1000) >= 0.25
+    assert torch.equal(out, torch.where(keep, 4.0, 0.0))  # 3 / (1 - 0.25)
+    assert Dropout(0.25).eval()(x) is x and Dropout(0.0).train()(x) is x
+
+
+def test_mc_dropout_never_draws_from_bernoulli(monkeypatch):
+    """torch draws bernoulli_ (nn.Dropout's masks) from MKL's stream on Intel CPUs and from its own
+    generator elsewhere: the MC dropout network must not reach it, in training or in prediction."""
+
+    def vendor_dependent(*args, **kwargs):
+        raise AssertionError("bernoulli_ draws differ between Intel and AMD CPUs")
+
+    for module, name in ((torch.Tensor, "bernoulli_"), (torch, "bernoulli"), (torch, "dropout"),
+                         (torch.nn.functional, "dropout")):
+        monkeypatch.setattr(module, name, vendor_dependent)
+    numeric, categorical = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32), np.zeros((5, 2), np.int64)
+    network = _network(members=1, dropout=0.5)
+    network.train()(torch.from_numpy(numeric), torch.from_numpy(categorical)).sum().backward()
+    assert predict_logits(network, numeric, categorical, passes=3, stochastic=True).shape == (3, 5)
 
 
 def test_estimator_registry_covers_the_config_choices():

@@ -78,6 +78,33 @@ class BatchedLinear(nn.Module):
         return affine(x, self.weight, self.bias.unsqueeze(1))  # (M, B, out), products in OpenBLAS
 
 
+class Dropout(nn.Module):
+    """Inverted dropout (``nn.Dropout``'s): in training mode each unit is kept with probability
+    ``1 - p`` and scaled by ``1 / (1 - p)``; in eval mode the identity.
+
+    The mask is ``torch.rand(...) >= p``, from torch's own generator, not ``bernoulli_``: on a CPU
+    build with MKL, torch draws ``bernoulli_(p)`` from MKL's VSL stream on Intel CPUs and from its own
+    generator on the others, so ``nn.Dropout``'s masks (MC dropout's, in training and prediction)
+    differ between an Intel and an AMD machine for the same seed. ``rand`` is the same on both, and
+    cheaper (torch's non-MKL ``bernoulli_`` is a scalar loop: ~2x the time of ``rand`` and a compare).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, dtype=x.dtype, device=x.device) >= self.p  # (..., width)
+        return x * keep * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class EnsembleMLP(nn.Module):
     """``M`` MLPs over numeric features and embedded categorical fields, evaluated in one pass.
 
@@ -118,7 +145,7 @@ class EnsembleMLP(nn.Module):
         widths = [numeric_features + len(cardinalities) * embedding_dim, *hidden]
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths[:-1], widths[1:], strict=True):
-            layers += [BatchedLinear(members, width_in, width_out), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [BatchedLinear(members, width_in, width_out), nn.ReLU(), Dropout(dropout)]
         layers.append(BatchedLinear(members, widths[-1], outputs))
         self.layers = nn.Sequential(*layers)
 
