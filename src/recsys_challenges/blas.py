@@ -67,4 +67,3 @@ def linear(x: Tensor, layer: nn.Module) -> Tensor:
     its products in OpenBLAS: ``(..., in) -> (..., out)``."""
     flat = x.reshape(-1, x.shape[-1])  # (n, in)
     return affine(flat, layer.weight.T, layer.bias).view(*x.shape[:-1], layer.weight.shape[0])
-

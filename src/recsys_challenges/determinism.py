@@ -16,11 +16,16 @@ What is pinned (the README's "Determinism across CPUs" lists the measured effect
   to its automatic dispatch (``MKL_VERBOSE`` reports ``CNR:AUTO``), so only COMPATIBLE is the
   same on both vendors (``MKL_CBWR``);
 * oneDNN caps its JIT kernels at AVX2 (``ONEDNN_MAX_CPU_ISA``);
-* OpenBLAS (numpy, scipy, scikit-learn, and the linear layers of T1 and T3 through ``blas.py``) uses its Haswell kernels on one thread instead of the
-  kernels and thread count of the machine (``OPENBLAS_CORETYPE``, ``OPENBLAS_NUM_THREADS``);
+* OpenBLAS (numpy, scipy, scikit-learn, and the linear layers of T1 and T3 through ``blas.py``)
+  uses its Haswell kernels on one thread instead of the kernels and thread count of the machine
+  (``OPENBLAS_CORETYPE``, ``OPENBLAS_NUM_THREADS``);
 * numpy's ufunc loops dispatch at most to AVX2 (``NPY_DISABLE_CPU_FEATURES``);
 * OpenMP and MKL default to one thread (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``); a stage that
   wants more sets its own count with ``torch.set_num_threads`` from params, the same on every machine.
+
+Not an environment variable, so not here: torch draws ``bernoulli_`` (``nn.Dropout``'s masks) from
+MKL's VSL stream on Intel CPUs and from its own generator on the others; T3's MC dropout draws its
+masks with ``torch.rand`` instead (``uncertainty/estimators.py``, ``Dropout``).
 
 ``RECSYS_DETERMINISM=off`` leaves the environment as it is (the control of tests/test_determinism.py).
 """
