@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -94,3 +95,17 @@ def test_a_stage_prestarts_the_helpers_its_params_ask_for(tmp_path, monkeypatch)
     assert started == [(3, cli.JOB_MODULES["uncertainty-train"])]
     cli.main(["report", "--params=other.yaml"])
     assert len(started) == 1  # a stage without jobs starts no helper
+
+
+def test_a_helper_that_dies_fails_the_map_instead_of_dropping_its_job(tmp_path, monkeypatch):
+    """A helper killed while it starts (here: on importing a module) breaks the pool: map_jobs
+    raises, it does not return a result list with a job missing."""
+    (tmp_path / "dies_on_import.py").write_text("import os\nos._exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned helpers get this process's sys.path
+    workers.prestart(2, ["dies_on_import"])
+    time.sleep(4)  # the helper is gone before the first job is submitted: submit itself raises
+    try:
+        with pytest.raises(BrokenProcessPool):
+            map_jobs(_pid_after, [0.5] * 4, 2)
+    finally:
+        workers.shutdown()

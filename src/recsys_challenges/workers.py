@@ -140,21 +140,25 @@ class _Board:
 
 
 def _feed_helpers(pool: ProcessPoolExecutor, slots: int, function: Callable, board: _Board, threads: int) -> None:
-    """Keep ``slots`` jobs running in ``pool`` until the board has none left, recording each as it finishes."""
+    """Keep ``slots`` jobs running in ``pool`` until the board has none left, recording each as it
+    finishes; any error (a job's, or a broken pool's: a helper that died) goes on the board."""
     running: dict[Future, int] = {}
-    while True:
-        while len(running) < slots and (index := board.take()) is not None:
-            running[pool.submit(_timed, function, board.jobs[index], threads)] = index
-        if not running:
-            return
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in finished:
-            index = running.pop(future)
-            error = future.exception()
-            if error is not None:
-                board.fail(error)
-            else:
-                board.finish(index, *future.result())
+    try:
+        while True:
+            while len(running) < slots and (index := board.take()) is not None:
+                running[pool.submit(_timed, function, board.jobs[index], threads)] = index
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    board.fail(error)
+                else:
+                    board.finish(index, *future.result())
+    except BaseException as error:  # noqa: BLE001  (raised by map_jobs in the stage's thread)
+        board.fail(error)
 
 
 def map_jobs(
