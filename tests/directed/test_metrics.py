@@ -15,7 +15,10 @@ from recsys_challenges.directed.metrics import (
     pooled_direction_auc,
     ranks_against,
     sample_candidates,
+    sampled_ranks,
 )
+from recsys_challenges.directed import metrics
+from recsys_challenges.directed.models import dot_pair_scores, gravity_pair_scores
 
 
 def test_ranks_hit_rate_and_mrr_by_hand():
@@ -64,3 +67,18 @@ def test_candidates_are_never_the_source_or_a_known_target():
     assert candidates.shape == (2, 200)
     assert set(candidates[0].tolist()) == {4, 5}  # node 0 links to 1, 2, 3
     assert set(candidates[1].tolist()) == {2, 3, 4, 5}
+
+
+@pytest.mark.parametrize("pair_scores", [dot_pair_scores, gravity_pair_scores])
+def test_sampled_ranks_in_blocks_equal_one_block(monkeypatch, pair_scores):
+    generator = torch.Generator().manual_seed(0)
+    source, target = torch.randn(50, 4, generator=generator), torch.randn(50, 4, generator=generator)
+    u, v = torch.randint(0, 50, (23,), generator=generator), torch.randint(0, 50, (23,), generator=generator)
+    candidates = torch.randint(0, 50, (23, 6), generator=generator)
+    true_score, ranks = sampled_ranks(source, target, u, v, candidates, pair_scores)  # one block
+    monkeypatch.setattr(metrics, "SCORE_BLOCK_ELEMENTS", 5 * 6 * 4)  # blocks of 5 queries, the last of 3
+    blocked_true, blocked = sampled_ranks(source, target, u, v, candidates, pair_scores)
+    assert torch.equal(blocked_true, true_score) and np.array_equal(blocked, ranks)  # bit for bit
+    s_u = source[u]
+    expected = ranks_against(pair_scores(s_u, target[v]), pair_scores(s_u[:, None, :], target[candidates])).numpy()
+    assert np.array_equal(ranks, expected)

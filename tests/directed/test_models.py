@@ -12,6 +12,7 @@ from recsys_challenges.directed.models import (
     DualGNN,
     gravity_pair_scores,
     gravity_scores,
+    node_embeddings,
     sparse_matmul,
 )
 from recsys_challenges.directed.sampling import Relation, directed_relations, sample_subgraph
@@ -91,3 +92,20 @@ def test_gravity_scores_by_hand_and_pairwise_matches_rowwise():
     pairwise = gravity_scores(source, target)
     rowwise = gravity_pair_scores(source[:, None, :], target[None, :, :])
     assert torch.allclose(pairwise, rowwise, atol=1e-4)
+
+
+def test_node_embeddings_of_every_node_are_the_table_with_the_lookups_gradient():
+    torch.manual_seed(0)
+    table = torch.nn.Embedding(5, 3)
+    weights = torch.randn(5, 3)
+    every, some = torch.arange(5), torch.tensor([4, 0, 2])
+    assert node_embeddings(table, every) is table.weight  # no copy
+    (node_embeddings(table, every) * weights).sum().backward()
+    shortcut_grad, table.weight.grad = table.weight.grad.clone(), None
+    (table(every) * weights).sum().backward()
+    assert torch.equal(shortcut_grad, table.weight.grad)  # each row used once: the lookup's gradient
+    assert torch.equal(node_embeddings(table, some), table.weight[some])
+    assert not torch.equal(torch.tensor([1, 0, 2, 3, 4]), every)  # a permutation of every node is looked up
+    assert torch.equal(node_embeddings(table, torch.tensor([1, 0, 2, 3, 4])), table.weight[[1, 0, 2, 3, 4]])
+    with torch.no_grad():  # inference: nothing that requires grad leaves the encoder
+        assert not node_embeddings(table, every).requires_grad

@@ -22,6 +22,7 @@ from recsys_challenges.directed.sampling import (
     realised_budget,
     sample_neighbours,
     sample_subgraph,
+    segment_positions,
     tail_exponent,
     transpose_csr,
 )
@@ -127,6 +128,17 @@ def test_subgraph_puts_seeds_first_and_averages_sampled_neighbours():
     assert torch.equal(transpose_csr(graph.adjacency["in"]).to_dense(), graph.adjacency["in"].to_dense().T)
 
 
+def test_transpose_csr_keeps_each_rows_columns_in_order():
+    graph = sample_subgraph({"out": Relation(_power_law_graph()["out"], torch.full((3000,), 5))}, torch.arange(3000), 1,
+                            torch.Generator().manual_seed(0))
+    matrix = graph.adjacency["out"]
+    transposed = transpose_csr(matrix)
+    assert torch.equal(transposed.to_dense(), matrix.to_dense().T)
+    rows = torch.repeat_interleave(torch.arange(3000), transposed.crow_indices().diff())
+    keys = rows * 3000 + transposed.col_indices()
+    assert (keys.diff() > 0).all()  # row by row, columns ascending: the CSR the sparse product expects
+
+
 def _power_law_graph(num_nodes: int = 3000, seed: int = 0):
     """Directed edges whose sources have Zipf-distributed out-degrees (random targets)."""
     rng = np.random.default_rng(seed)
@@ -180,6 +192,11 @@ def test_two_hop_sizes_follow_the_rule_at_the_fixed_rules_mean_budget():
         + out.indices.index_select(0, torch.cat([torch.arange(out.indptr[w], out.indptr[w + 1]) for w in out.indices.tolist()]))
     )
     assert torch.isin(owner * out.num_nodes + neighbours, torch.cat([first_hop, two_hop])).all()
+    # a node that walks keeps its whole list first, in CSR order, then its walk ends
+    walks = torch.nonzero((degree > 0) & (degree < fanout)).squeeze(1)
+    list_start = torch.cumsum(counts, 0) - counts
+    kept = neighbours[segment_positions(list_start.index_select(0, walks), degree.index_select(0, walks))]
+    assert walks.numel() > 100 and torch.equal(kept, out.indices[segment_positions(out.indptr.index_select(0, walks), degree.index_select(0, walks))])
 
 
 def _dense_expected(edges: torch.Tensor, num_nodes: int, fanout: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,9 @@ from recsys_challenges.directed.splits import contains, edge_keys
 from recsys_challenges.errors import DataError
 
 
+SCORE_BLOCK_ELEMENTS = 1 << 18  # floats of one block of candidate embeddings in sampled_ranks (1 MiB)
+
+
 def ranks_against(true_score: Tensor, candidate_scores: Tensor) -> Tensor:
     """``(n,)`` ranks of ``true_score`` ``(n,)`` among ``candidate_scores`` ``(n, K)`` (ties half)."""
     # int32 sums: the default int64 sum of a bool mask first copies the (n, K) mask to int64,
@@ -45,11 +48,18 @@ def sampled_ranks(
     """
     s_u = source.index_select(0, u)  # (n, d)
     true_score = pair_scores(s_u, target.index_select(0, v))  # (n,)
-    k = candidates.shape[1]
-    candidate_scores = pair_scores(
-        s_u[:, None, :], target.index_select(0, candidates.flatten()).view(-1, k, target.shape[1])
-    )  # (n, K)
-    return true_score, ranks_against(true_score, candidate_scores).numpy()
+    num_queries, k = candidates.shape
+    dim = target.shape[1]
+    ranks = torch.empty(num_queries, dtype=torch.float64)  # (n,)
+    # in blocks of queries whose (rows, K, d) candidates fit in cache: the same products and sums
+    # as one (n, K, d) block, ~3x faster (5k validation queries x 100: 23 -> 8 ms)
+    rows_per_block = max(1, SCORE_BLOCK_ELEMENTS // (k * dim))
+    for start in range(0, num_queries, rows_per_block):
+        block = slice(start, start + rows_per_block)
+        candidate_targets = target.index_select(0, candidates[block].flatten()).view(-1, k, dim)  # (rows, K, d)
+        candidate_scores = pair_scores(s_u[block, None, :], candidate_targets)  # (rows, K)
+        ranks[block] = ranks_against(true_score[block], candidate_scores)
+    return true_score, ranks.numpy()
 
 
 def hit_rate(ranks: np.ndarray, k: int) -> float:

@@ -298,10 +298,13 @@ def sample_neighbours(
         return counts, neighbours
     extra = torch.where(degree > 0, fanout.index_select(0, nodes) - degree, 0).clamp(min=0)  # (n,)
     walkers = torch.repeat_interleave(torch.arange(nodes.numel()), extra)  # (m,) position in `nodes`
-    ends = two_hop_walks(csr, nodes.index_select(0, walkers), generator)  # (m,)
-    owner = torch.cat([torch.repeat_interleave(torch.arange(nodes.numel()), counts), walkers])  # (M + m,)
-    order = torch.argsort(owner, stable=True)  # node by node: first-hop list, then walk ends
-    return counts + extra, torch.cat([neighbours, ends]).index_select(0, order)
+    ends = two_hop_walks(csr, nodes.index_select(0, walkers), generator)  # (m,) node by node
+    total = counts + extra  # (n,)
+    first = torch.cumsum(total, 0) - total  # (n,) where each node's list begins
+    merged = torch.empty(neighbours.numel() + ends.numel(), dtype=torch.long)  # node by node: first-hop list, then walk ends
+    merged.index_copy_(0, segment_positions(first, counts), neighbours)
+    merged.index_copy_(0, segment_positions(first + counts, extra), ends)
+    return total, merged
 
 
 def two_hop_walks(csr: CSR, starts: Tensor, generator: torch.Generator) -> Tensor:
@@ -321,7 +324,8 @@ def transpose_csr(matrix: Tensor) -> Tensor:
     """Transpose of a sparse CSR matrix, again in CSR (one stable argsort of the column ids)."""
     crow, col, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
     rows = torch.repeat_interleave(torch.arange(matrix.shape[0]), crow[1:] - crow[:-1])  # (nnz,)
-    order = torch.argsort(col, stable=True)
+    # int32 keys sort ~2x faster than int64 ones, and the stable order is the same
+    order = torch.argsort(col.int() if matrix.shape[1] <= torch.iinfo(torch.int32).max else col, stable=True)
     tcrow = torch.zeros(matrix.shape[1] + 1, dtype=torch.long)
     tcrow[1:] = torch.cumsum(torch.bincount(col, minlength=matrix.shape[1]), 0)
     return torch.sparse_csr_tensor(
