@@ -4,6 +4,7 @@ import pytest
 from recsys_challenges.stats import (
     bootstrap_ci,
     bootstrap_draws,
+    bootstrap_indices,
     by_key,
     ci_or_none,
     mean_ci,
@@ -55,6 +56,15 @@ def test_bootstrap_draws_are_the_ones_the_ci_takes_its_percentiles_from():
     draws = bootstrap_draws(lambda idx: values[idx].mean(), 4, 200, seed=3)
     assert draws.shape == (200,)
     assert bootstrap_ci(lambda idx: values[idx].mean(), 4, 200, seed=3) == pytest.approx(np.quantile(draws, [0.025, 0.975]))
+
+
+def test_bootstrap_indices_are_one_seeded_stream_of_resamples_and_reject_empty_input_at_once():
+    rng = np.random.default_rng(5)
+    expected = [rng.integers(0, 6, 6) for _ in range(3)]
+    drawn = list(bootstrap_indices(6, 3, seed=5))
+    assert len(drawn) == 3 and all(np.array_equal(a, b) for a, b in zip(drawn, expected))
+    with pytest.raises(ValueError, match="at least one item"):
+        bootstrap_indices(0, 3)  # raised by the call, before any resample is asked for
 
 
 def test_ci_or_none_is_none_when_a_seed_is_undefined():

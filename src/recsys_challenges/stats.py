@@ -7,7 +7,7 @@ methods' values can be paired) and their :func:`mean_ci` summary.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -104,11 +104,18 @@ def bootstrap_draws(
 ) -> np.ndarray:
     """The finite values of ``statistic`` on ``n_resamples`` resamples (with replacement) of
     ``n_items`` items: the draws :func:`bootstrap_ci` takes its percentiles from."""
+    draws = np.array([statistic(indices) for indices in bootstrap_indices(n_items, n_resamples, seed)])
+    return draws[np.isfinite(draws)]
+
+
+def bootstrap_indices(n_items: int, n_resamples: int = 1000, seed: int = 0) -> Iterator[np.ndarray]:
+    """The ``n_resamples`` bootstrap resamples of ``n_items`` items, one ``(n_items,)`` array of
+    indices drawn with replacement at a time, all from one seeded generator (the resamples of
+    :func:`bootstrap_draws`, and of every caller that must pair its draws with them)."""
     if n_items < 1 or n_resamples < 1:
         raise ValueError("bootstrap_ci needs at least one item and one resample")
     rng = np.random.default_rng(seed)
-    draws = np.array([statistic(rng.integers(0, n_items, n_items)) for _ in range(n_resamples)])
-    return draws[np.isfinite(draws)]
+    return (rng.integers(0, n_items, n_items) for _ in range(n_resamples))
 
 
 def minimum_detectable_effect(se: float, level: float = 0.05, power: float = 0.8) -> float:
