@@ -13,6 +13,7 @@ from recsys_challenges.uncertainty.boundaries import (
     HoldOut,
     equi_weight_binning,
     ew_dpmt,
+    ew_dpmt_bounds,
     fit_detrender,
     isotonic_rates,
     meets_bound,
@@ -279,3 +280,40 @@ def test_lcb_boundary_keeps_test_precision_at_the_bound():
             selected = METHODS[method](hold_out, bound).predict(truth_t, uncertainty_t)
             kept[method] += int(truth_t[selected].sum() >= bound * selected.sum())
     assert min(kept.values()) >= 95, kept
+
+
+def _noisy_hold_out(rows: int = 900, seed: int = 0):
+    """Scores, uncertainties and labels whose positivity rate rises with the score and falls with the uncertainty."""
+    rng = np.random.default_rng(seed)
+    score, uncertainty = rng.random(rows), rng.random(rows)
+    labels = (rng.random(rows) < score * (1 - 0.8 * uncertainty)).astype(np.int8)
+    return score, uncertainty, labels
+
+
+@pytest.mark.parametrize("confidence", [None, 0.99])
+@pytest.mark.parametrize(("levels", "bins"), [(1, 7), (3, 10), (5, 30)])
+def test_ew_dpmt_at_several_bounds_gives_each_bounds_own_boundary(levels, bins, confidence):
+    score, uncertainty, labels = _noisy_hold_out()
+    binning = equi_weight_binning(score, uncertainty, labels, levels, bins)
+    bounds = [0.95, 0.3, 0.8, 0.5, 0.9]  # their K_max differ; the loosest sets the DP's table
+    for bound, shared in zip(bounds, ew_dpmt_bounds(binning, bounds, confidence), strict=True):
+        alone = ew_dpmt(binning, bound, confidence)
+        assert shared.feasible == alone.feasible
+        assert np.array_equal(shared.thresholds, alone.thresholds) and np.array_equal(shared.level_edges, alone.level_edges)
+    with pytest.raises(ValueError):
+        ew_dpmt_bounds(binning, [0.5, 1.5])
+
+
+def test_hold_out_single_threshold_sorts_once_and_equals_the_function():
+    score, uncertainty, labels = _noisy_hold_out(seed=1)
+    hold_out = HoldOut.prepare(score, uncertainty, labels, 3, 10, 0.99)
+    for bound in [0.5, 0.7, 0.9, 0.99]:
+        shared, alone = METHODS["single"](hold_out, bound), single_threshold(score, labels, bound, 0.99)
+        assert shared.feasible == alone.feasible and np.array_equal(shared.thresholds, alone.thresholds)
+    assert hold_out.ranking is hold_out.ranking  # computed once
+
+
+def test_predict_at_known_levels_equals_predict():
+    score, uncertainty, labels = _noisy_hold_out(seed=2)
+    boundary = ew_dpmt(equi_weight_binning(score, uncertainty, labels, 4, 10), 0.6)
+    assert np.array_equal(boundary.predict_at_levels(score, boundary.levels(uncertainty)), boundary.predict(score, uncertainty))

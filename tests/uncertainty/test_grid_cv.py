@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recsys_challenges.uncertainty.boundaries import bins_per_level
-from recsys_challenges.uncertainty.grid_cv import choose_grid, stratified_folds
+from recsys_challenges.uncertainty.boundaries import bins_per_level, equi_weight_binning, ew_dpmt
+from recsys_challenges.uncertainty.grid_cv import choose_grid, held_fold_selections, stratified_folds, top_bin_support
 from tests.uncertainty.test_boundaries import LABELS, SCORES
 
 # A hold-out for choose_grid where the right grid is known by construction: 2000 rows with distinct
@@ -91,3 +91,25 @@ def test_choose_grid_rejects_too_few_folds():
             SCORES, SCORES, LABELS, [0.5], [(1, 1)], (1, 1), max_bins=10, folds=1, min_positives=1, confidence=None,
             seed=0,
         )
+
+
+def test_held_fold_selections_equal_one_binning_and_one_dp_per_fold_grid_and_bound():
+    # the shared level sorts, held-row levels and multi-bound DP against the plain computation
+    candidates, bounds, folds = [(2, 10), (2, 30), (3, 10), (1, 100), (3, 300)], [0.5, 0.9, 0.7], 4
+    fold = stratified_folds(CV_LABELS, folds, seed=1)
+    positives, rows = held_fold_selections(CV_SCORE, CV_UNCERTAINTY, CV_LABELS, fold, bounds, candidates, 1000, 0.995)
+    expected_positives, expected_rows = np.zeros((3, 5)), np.zeros((3, 5), dtype=np.int64)
+    for held_fold in range(folds):
+        train, held = fold != held_fold, fold == held_fold
+        for c, (levels, per_bin) in enumerate(candidates):
+            bins = bins_per_level(int(train.sum()), levels, per_bin, 1000)
+            binning = equi_weight_binning(CV_SCORE[train], CV_UNCERTAINTY[train], CV_LABELS[train], levels, bins)
+            for b, bound in enumerate(bounds):
+                selected = ew_dpmt(binning, bound, 0.995).predict(CV_SCORE[held], CV_UNCERTAINTY[held])
+                expected_positives[b, c] += CV_LABELS[held][selected].sum()
+                expected_rows[b, c] += selected.sum()
+    assert np.array_equal(positives, expected_positives) and np.array_equal(rows, expected_rows)
+    assert rows.sum() > 0  # something was selected: the comparison is not between empty selections
+    support = top_bin_support(CV_SCORE, CV_UNCERTAINTY, CV_LABELS, [(2, 5), (2, 50), (3, 5)])
+    assert support == {grid: float(equi_weight_binning(CV_SCORE, CV_UNCERTAINTY, CV_LABELS, *grid).positives[:, -1].min())
+                       for grid in [(2, 5), (2, 50), (3, 5)]}

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.stats import norm
@@ -120,34 +121,52 @@ class Boundary:
 
     def predict(self, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the rows predicted positive."""
-        return np.asarray(score) >= self.thresholds[self.levels(uncertainty)]
+        return self.predict_at_levels(score, self.levels(uncertainty))
+
+    def predict_at_levels(self, score: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """:meth:`predict` for rows whose :meth:`levels` are known (boundaries sharing level edges)."""
+        return np.asarray(score) >= self.thresholds[level]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Items (rows, or bins weighted by their row counts) ranked by decreasing key, with the
+    cumulative positives and rows of every prefix: one sort that :meth:`cuts` reads for any bound."""
+
+    ranked: np.ndarray  # (n,) keys, decreasing
+    cum_positives: np.ndarray  # (n,)
+    cum_rows: np.ndarray  # (n,)
+    group_end: np.ndarray  # (n,) bool: last item of each run of equal keys
+
+    @classmethod
+    def of(cls, keys: np.ndarray, positives: np.ndarray, rows: np.ndarray) -> Ranking:
+        order = np.argsort(-keys, kind="stable")
+        ranked = keys[order]
+        return cls(ranked, np.cumsum(positives[order]), np.cumsum(rows[order]),
+                   np.append(ranked[1:] != ranked[:-1], True))
+
+    def cuts(self, bounds: list[float], confidence: float | None) -> list[float | None]:
+        """Per bound, the threshold ``t`` maximising the positives of ``{keys >= t}`` subject to
+        precision >= bound; a cut falls only between distinct keys. Among cuts with the most
+        positives the one with the fewest rows (the highest threshold) wins. None where no
+        non-empty selection meets the bound."""
+        cuts: list[float | None] = []
+        for bound in bounds:
+            ok = self.group_end & (self.cum_rows > 0) & meets_bound(self.cum_positives, self.cum_rows, bound, confidence)
+            if not ok.any():
+                cuts.append(None)
+                continue
+            best = self.cum_positives[ok].max()
+            # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
+            cuts.append(float(self.ranked[np.flatnonzero(ok & (self.cum_positives == best))[0]]))
+        return cuts
 
 
 def best_cuts(
     keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bounds: list[float], confidence: float | None
 ) -> list[float | None]:
-    """Per bound, the threshold ``t`` maximising the positives of ``{keys >= t}`` subject to
-    precision >= bound (one sort for all bounds).
-
-    Items (rows, or bins weighted by their row counts) are ranked by ``keys``; a cut falls only
-    between distinct keys. Among cuts with the most positives the one with the fewest rows (the
-    highest threshold) wins. None where no non-empty selection meets the bound.
-    """
-    order = np.argsort(-keys, kind="stable")
-    ranked = keys[order]
-    cum_positives = np.cumsum(positives[order])
-    cum_rows = np.cumsum(rows[order])
-    group_end = np.append(ranked[1:] != ranked[:-1], True)  # last item of each run of equal keys
-    cuts: list[float | None] = []
-    for bound in bounds:
-        ok = group_end & (cum_rows > 0) & meets_bound(cum_positives, cum_rows, bound, confidence)
-        if not ok.any():
-            cuts.append(None)
-            continue
-        best = cum_positives[ok].max()
-        # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
-        cuts.append(float(ranked[np.flatnonzero(ok & (cum_positives == best))[0]]))
-    return cuts
+    """Per bound, the best threshold on ``keys`` (:meth:`Ranking.cuts`), with one sort for all bounds."""
+    return Ranking.of(keys, positives, rows).cuts(bounds, confidence)
 
 
 def _best_cut(
@@ -157,18 +176,26 @@ def _best_cut(
     return best_cuts(keys, positives, rows, [bound], confidence)[0]
 
 
+def score_ranking(score: np.ndarray, labels: np.ndarray) -> Ranking:
+    """The rows ranked by score: what :func:`single_threshold` cuts."""
+    score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
+    check_inputs(score, labels)
+    return Ranking.of(score, labels.astype(np.float64), np.ones(score.size, dtype=np.int64))
+
+
+def threshold_boundary(cut: float | None) -> Boundary:
+    """The one-level boundary ``score >= cut`` (nothing selected, infeasible, when ``cut`` is None)."""
+    return Boundary(level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None)
+
+
 def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float, confidence: float | None = None) -> Boundary:
     """The score-only baseline: one threshold ``t`` on ``score`` maximising recall s.t. precision >= bound.
 
     O(N log N) (one sort). Ties are kept together: a threshold never separates equal scores.
     """
-    score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
-    check_inputs(score, labels)
+    ranking = score_ranking(score, labels)
     check_bound(bound)
-    cut = _best_cut(score, labels.astype(np.float64), np.ones(score.size, dtype=np.int64), bound, confidence)
-    return Boundary(
-        level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None
-    )
+    return threshold_boundary(ranking.cuts([bound], confidence)[0])
 
 
 @dataclass(frozen=True)
@@ -237,42 +264,81 @@ def bins_per_level(rows: int, levels: int, rows_per_bin: int, max_bins: int) -> 
     return int(np.clip(rows // (levels * rows_per_bin), 1, max_bins))
 
 
+@dataclass(frozen=True)
+class LevelSort:
+    """A hold-out set's rows cut into uncertainty levels and sorted by (level, score): the part of
+    :func:`equi_weight_binning` that does not depend on the score bins, so that grids with the same
+    levels and other bin counts share it (:func:`~.grid_cv.held_fold_selections`).
+
+    Attributes:
+        level_edges: ``(L - 1,)`` interior uncertainty edges (value quantiles).
+        sorted_score: ``(N,)`` the scores in (level, score) order.
+        cum_positives: ``(N + 1,)`` positives among the first ``i`` rows of that order.
+        sizes, starts: ``(L,)`` rows of each level and where they begin in that order.
+    """
+
+    level_edges: np.ndarray
+    sorted_score: np.ndarray
+    cum_positives: np.ndarray
+    sizes: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, levels: int) -> LevelSort:
+        """Cost: one O(N log N) stable sort by score (O(N) when ``score`` is already sorted, as
+        :func:`~.grid_cv.choose_grid` passes it), then an O(N) stable sort by level."""
+        score = np.asarray(score, dtype=np.float64)
+        uncertainty = np.asarray(uncertainty, dtype=np.float64)
+        labels = np.asarray(labels)
+        check_inputs(score, labels, uncertainty)
+        if levels < 1:
+            raise ValueError(f"need at least one level, got levels={levels}")
+        level_edges = np.quantile(uncertainty, np.arange(1, levels) / levels) if levels > 1 else np.empty(0)
+        level = np.searchsorted(level_edges, uncertainty, side="right")  # (N,)
+        by_score = np.argsort(score, kind="stable")  # (N,)
+        # stable by level after stable by score = lexicographic (level, score); small ints sort in O(N)
+        order = by_score[np.argsort(level[by_score].astype(np.min_scalar_type(levels)), kind="stable")]  # (N,)
+        sizes = np.bincount(level, minlength=levels)  # (L,)
+        return cls(
+            level_edges=level_edges,
+            sorted_score=score[order],
+            cum_positives=np.concatenate([[0.0], np.cumsum(labels[order], dtype=np.float64)]),
+            sizes=sizes,
+            starts=np.concatenate([[0], np.cumsum(sizes)[:-1]]),
+        )
+
+    def binning(self, bins: int) -> Binning:
+        """The :class:`Binning` with ``bins`` equi-weight score bins per level."""
+        if bins < 1:
+            raise ValueError(f"need at least one bin, got bins={bins}")
+        levels = self.sizes.size
+        score_edges = _quantile_edges(self.sorted_score, self.starts, self.sizes, bins)  # (L, B - 1)
+        cuts = np.empty((levels, bins + 1), dtype=np.int64)  # row positions where each bin starts, plus the end
+        for lvl in range(levels):
+            start, size = self.starts[lvl], self.sizes[lvl]
+            segment = self.sorted_score[start : start + size]
+            inner = np.searchsorted(segment, score_edges[lvl], side="left") if size else np.zeros(bins - 1, np.int64)
+            cuts[lvl] = start + np.concatenate([[0], inner, [size]])
+        return Binning(
+            level_edges=self.level_edges,
+            score_edges=score_edges,
+            rows=np.diff(cuts, axis=1),
+            positives=np.diff(self.cum_positives[cuts], axis=1),
+        )
+
+
 def equi_weight_binning(
     score: np.ndarray, uncertainty: np.ndarray, labels: np.ndarray, levels: int, bins: int
 ) -> Binning:
-    """Bin a hold-out set into ``levels`` uncertainty levels x ``bins`` equi-weight score bins.
+    """Bin a hold-out set into ``levels`` uncertainty levels x ``bins`` equi-weight score bins
+    (:class:`LevelSort`, then its :meth:`~LevelSort.binning`).
 
-    Cost: one O(N log N) stable sort by score (O(N) when ``score`` is already sorted, as
-    :func:`~.grid_cv.choose_grid` passes it), then an O(N) stable sort by level; edges are value
-    quantiles, so tied scores (or uncertainties) share a bin and a bin can be smaller or empty when ties are heavy.
+    Edges are value quantiles, so tied scores (or uncertainties) share a bin and a bin can be
+    smaller or empty when ties are heavy.
     """
-    score = np.asarray(score, dtype=np.float64)
-    uncertainty = np.asarray(uncertainty, dtype=np.float64)
-    labels = np.asarray(labels)
-    check_inputs(score, labels, uncertainty)
     if levels < 1 or bins < 1:
         raise ValueError(f"need at least one level and one bin, got levels={levels}, bins={bins}")
-    level_edges = np.quantile(uncertainty, np.arange(1, levels) / levels) if levels > 1 else np.empty(0)
-    level = np.searchsorted(level_edges, uncertainty, side="right")  # (N,)
-    by_score = np.argsort(score, kind="stable")  # (N,)
-    # stable by level after stable by score = lexicographic (level, score); small ints sort in O(N)
-    order = by_score[np.argsort(level[by_score].astype(np.min_scalar_type(levels)), kind="stable")]  # (N,)
-    sorted_score = score[order]
-    cum_positives = np.concatenate([[0.0], np.cumsum(labels[order], dtype=np.float64)])
-    sizes = np.bincount(level, minlength=levels)  # (L,)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    score_edges = _quantile_edges(sorted_score, starts, sizes, bins)  # (L, B - 1)
-    cuts = np.empty((levels, bins + 1), dtype=np.int64)  # row positions where each bin starts, plus the end
-    for lvl in range(levels):
-        segment = sorted_score[starts[lvl] : starts[lvl] + sizes[lvl]]
-        inner = np.searchsorted(segment, score_edges[lvl], side="left") if sizes[lvl] else np.zeros(bins - 1, np.int64)
-        cuts[lvl] = starts[lvl] + np.concatenate([[0], inner, [sizes[lvl]]])
-    return Binning(
-        level_edges=level_edges,
-        score_edges=score_edges,
-        rows=np.diff(cuts, axis=1),
-        positives=np.diff(cum_positives[cuts], axis=1),
-    )
+    return LevelSort.of(score, uncertainty, labels, levels).binning(bins)
 
 
 def _max_selected_bins(binning: Binning, bound: float) -> int:
@@ -313,11 +379,21 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     ``K``'s arg-max selection is checked with the actual row counts and the best selection that
     truly meets the bound is returned (exactly the optimum when the bins are equal).
     """
-    check_bound(bound)
+    return ew_dpmt_bounds(binning, [bound], confidence)[0]
+
+
+def ew_dpmt_bounds(binning: Binning, bounds: list[float], confidence: float | None = None) -> list[Boundary]:
+    """:func:`ew_dpmt` at each of ``bounds``, from one DP: the table up to the loosest bound's
+    ``K_max`` holds each tighter bound's, value for value (``F_l(K)`` reads only ``K' <= K``, and a
+    narrower window adds only unreachable ``-inf`` columns), so the boundaries are those of one
+    :func:`ew_dpmt` per bound, for the cost of the largest."""
+    for bound in bounds:
+        check_bound(bound)
     levels, bins = binning.shape
     top_positives = binning.top(binning.positives)  # (L, B + 1)
     top_rows = binning.top(binning.rows)  # (L, B + 1)
-    k_max = _max_selected_bins(binning, bound)
+    bound_k_max = [_max_selected_bins(binning, bound) for bound in bounds]
+    k_max = max(bound_k_max)
     widest = min(bins, k_max)
     k = np.arange(k_max + 1)  # (K + 1,)
     previous = k[:, None] - np.arange(widest + 1)[None, :]  # (K + 1, J + 1): K - j
@@ -341,13 +417,19 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
         positives += top_positives[level, j]
         rows += top_rows[level, j]
         remaining -= j
-    ok = np.isfinite(best) & (rows > 0) & meets_bound(positives, rows, bound, confidence)
-    if not ok.any():
-        return binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False)
-    most = positives[ok].max()
-    tied = np.flatnonzero(ok & (positives == most))
-    winner = tied[np.argmin(rows[tied])]
-    return binning.boundary(picked[:, winner], feasible=True)
+    boundaries = []
+    for bound, bound_k in zip(bounds, bound_k_max, strict=True):
+        window = slice(0, bound_k + 1)  # K = 0..K_max of this bound
+        bound_positives, bound_rows = positives[window], rows[window]
+        ok = np.isfinite(best[window]) & (bound_rows > 0) & meets_bound(bound_positives, bound_rows, bound, confidence)
+        if not ok.any():
+            boundaries.append(binning.boundary(np.zeros(levels, dtype=np.int64), feasible=False))
+            continue
+        most = bound_positives[ok].max()
+        tied = np.flatnonzero(ok & (bound_positives == most))
+        winner = tied[np.argmin(bound_rows[tied])]
+        boundaries.append(binning.boundary(picked[:, winner], feasible=True))
+    return boundaries
 
 
 def isotonic_rates(binning: Binning) -> np.ndarray:
@@ -429,6 +511,16 @@ class HoldOut:
     rates: np.ndarray
     confidence: float | None
 
+    @cached_property
+    def ranking(self) -> Ranking:
+        """The rows ranked by score, sorted once for the single threshold at every bound."""
+        return score_ranking(self.score, self.labels)
+
+    def single_threshold(self, bound: float) -> Boundary:
+        """:func:`single_threshold` on this hold-out (its sort shared by the bounds)."""
+        check_bound(bound)
+        return threshold_boundary(self.ranking.cuts([bound], self.confidence)[0])
+
     @classmethod
     def prepare(
         cls,
@@ -447,7 +539,7 @@ class HoldOut:
 
 # method name -> boundary chosen on a hold-out for a precision bound
 METHODS: dict[str, Callable[[HoldOut, float], Boundary]] = {
-    "single": lambda h, bound: single_threshold(h.score, h.labels, bound, h.confidence),
+    "single": lambda h, bound: h.single_threshold(bound),
     "ew_dpmt": lambda h, bound: ew_dpmt(h.binning, bound, h.confidence),
     "mist": lambda h, bound: mist(h.binning, h.rates, bound, h.confidence),
 }

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys_challenges.uncertainty.boundaries import (
+    LevelSort,
     bins_per_level,
     check_bound,
     check_inputs,
-    equi_weight_binning,
-    ew_dpmt,
+    ew_dpmt_bounds,
     meets_bound,
 )
 
@@ -78,10 +78,12 @@ def top_bin_support(
     """``{(levels, bins): the fewest positives in the top score bin of any level}`` of the whole
     hold-out's binning, once per distinct grid (in the order given)."""
     support: dict[tuple[int, int], float] = {}
+    level_sorts: dict[int, LevelSort] = {}  # levels -> the hold-out cut and sorted (shared by bin counts)
     for levels, bins in grids:
         if (levels, bins) not in support:
-            whole = equi_weight_binning(score, uncertainty, labels, levels, bins)
-            support[levels, bins] = float(whole.positives[:, -1].min())
+            if levels not in level_sorts:
+                level_sorts[levels] = LevelSort.of(score, uncertainty, labels, levels)
+            support[levels, bins] = float(level_sorts[levels].binning(bins).positives[:, -1].min())
     return support
 
 
@@ -112,13 +114,18 @@ def held_fold_selections(
         score_train, uncertainty_train, labels_train = score[train], uncertainty[train], labels[train]  # (N - N_k,)
         score_held, uncertainty_held, labels_held = score[held], uncertainty[held], labels[held]  # (N_k,)
         fold_selection: dict[tuple[int, int], list[tuple[float, int]]] = {}  # (levels, bins) -> per bound
+        level_sorts: dict[int, LevelSort] = {}  # levels -> the training folds cut and sorted (shared by bin counts)
+        held_levels: dict[int, np.ndarray] = {}  # levels -> (N_k,) each held row's level under those edges
         for c, (levels, per_bin) in enumerate(candidates):
             grid = (levels, bins_per_level(train_rows, levels, per_bin, max_bins))
             if grid not in fold_selection:
-                binning = equi_weight_binning(score_train, uncertainty_train, labels_train, *grid)
+                if levels not in level_sorts:
+                    level_sorts[levels] = LevelSort.of(score_train, uncertainty_train, labels_train, levels)
+                    held_levels[levels] = np.searchsorted(level_sorts[levels].level_edges, uncertainty_held, side="right")
+                binning = level_sorts[levels].binning(grid[1])
                 fold_selection[grid] = []
-                for bound in bounds:
-                    selected = ew_dpmt(binning, bound, confidence).predict(score_held, uncertainty_held)
+                for boundary in ew_dpmt_bounds(binning, list(bounds), confidence):  # level edges: the level sort's
+                    selected = boundary.predict_at_levels(score_held, held_levels[levels])
                     fold_selection[grid].append((float(labels_held[selected].sum()), int(selected.sum())))
             for b, (positives, rows) in enumerate(fold_selection[grid]):
                 selected_positives[b, c] += positives
@@ -194,7 +201,7 @@ def choose_grid(
 
     ``candidates`` are ``(levels, rows_per_bin)`` pairs; a grid of ``n`` rows has
     :func:`bins_per_level` ``(n, levels, rows_per_bin, max_bins)`` score bins per level. For every
-    fold, the other folds are binned (:func:`equi_weight_binning`), EW-DPMT's boundary is chosen on
+    fold, the other folds are binned (:func:`~.boundaries.equi_weight_binning`), EW-DPMT's boundary is chosen on
     them at the bound with ``confidence`` (:func:`ew_dpmt`) and applied to the held fold; selected
     positives and rows are pooled over the folds (:func:`held_fold_selections`). A candidate is
     admissible (:func:`score_candidates`) when
