@@ -7,7 +7,7 @@ from recsys_challenges.uncertainty.config import BoundaryParams, EvaluateParams
 from recsys_challenges.stats import bootstrap_draws
 from recsys_challenges.uncertainty.evaluate import (
     UnitResamples,
-    _seed_mean_recall,
+    seed_mean_recalls,
     evaluate,
     grid_bins,
     recall_precision,
@@ -35,9 +35,10 @@ def test_grid_bins_by_hand():
 def test_seed_mean_recall_statistic_by_hand():
     # 3 positives in units (groups) 0, 1, 1; seed A selects positives 0 and 2, seed B positive 1.
     # Draw units [1, 1, 0]: copies of the positives = 1, 2, 2 (total 5); seed A recalls 1 + 2 = 3
-    # of 5, seed B 2 of 5
-    statistic = _seed_mean_recall(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
-    assert statistic(np.array([1, 2, 2])) == pytest.approx([0.6, 0.4])
+    # of 5, seed B 2 of 5 (seed mean 0.5). The sample itself (copies 1, 1, 1): A 2 of 3, B 1 of 3 (mean 0.5)
+    selected = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    assert seed_mean_recalls(selected, np.array([[1, 2, 2], [1, 1, 1]], dtype=np.uint8)) == pytest.approx([0.5, 0.5])
+    assert seed_mean_recalls(selected, np.array([[0, 0, 0]])) == [0.0]  # nothing drawn: recall 0, not 0/0
 
 
 def test_unit_resamples_are_the_draws_of_the_bootstrap():
@@ -49,11 +50,11 @@ def test_unit_resamples_are_the_draws_of_the_bootstrap():
         copies = np.bincount(indices, minlength=units)[unit_of_positive]
         return float(((selected @ copies) / max(copies.sum(), 1)).mean())
 
-    resamples = UnitResamples.draw(unit_of_positive, units, 50, seed=3)
-    drawn = [float(_seed_mean_recall(selected)(copies).mean()) for copies in resamples.copies]
-    assert np.array_equal(bootstrap_draws(by_indices, units, 50, seed=3), drawn)
-    assert float(_seed_mean_recall(selected)(resamples.everything).mean()) == by_indices(np.arange(units))
-    assert resamples.copies.dtype == np.uint8 and resamples.copies.shape == (50, 7)
+    resamples = UnitResamples.draw(unit_of_positive, units, 300, seed=3)  # 3 blocks of resamples, the last partial
+    drawn = seed_mean_recalls(selected, resamples.copies)
+    assert np.array_equal(bootstrap_draws(by_indices, units, 300, seed=3), drawn)
+    assert seed_mean_recalls(selected, resamples.everything[None, :])[0] == by_indices(np.arange(units))
+    assert resamples.copies.dtype == np.uint8 and resamples.copies.shape == (300, 7)
 
 
 ESTIMATORS = ("posterior_network", "deep_ensemble")

@@ -208,22 +208,28 @@ class UnitResamples:
         return cls(copies, np.ones(unit_of_positive.size, dtype=np.int64))
 
 
-def _seed_mean_recall(selected: np.ndarray):
-    """``statistic(copies)``: mean over seeds of the recall of ``selected (S, n_pos)`` when each test
-    positive counts ``copies (n_pos,)`` times (a resample of :class:`UnitResamples`)."""
-
-    def statistic(copies: np.ndarray) -> np.ndarray:
-        return (selected @ copies) / max(copies.sum(), 1)  # (S,)
-
-    return statistic
+RESAMPLE_BLOCK = 128  # resamples whose (block, n_pos) copies are cast to float at once (bounded memory)
 
 
-def _estimate_and_ci(statistic, resamples: UnitResamples) -> dict:
-    """Estimate, percentile-bootstrap 95% CI, bootstrap standard error ``se`` and the minimum
-    detectable effect ``mde`` (:func:`~recsys_challenges.stats.minimum_detectable_effect`: the
-    smallest true value a CI of this width tells from 0 in 80% of samples)."""
-    estimate = statistic(resamples.everything)
-    draws = np.array([statistic(copies) for copies in resamples.copies])
+def seed_mean_recalls(selected: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """``(K,)`` mean over seeds of the recall of ``selected (S, n_pos)`` when each test positive
+    counts ``copies[k] (n_pos,)`` times (``copies (K, n_pos)``: resamples of :class:`UnitResamples`).
+
+    Positives selected and counted are integers, so the products are exact whatever their order;
+    the seed mean is taken per resample over a contiguous row, as ``np.mean`` of one resample's
+    ``(S,)`` recalls takes it (an axis-0 mean of ``(S, K)`` adds in another order)."""
+    recalls = np.empty((copies.shape[0], selected.shape[0]))  # (K, S)
+    for start in range(0, copies.shape[0], RESAMPLE_BLOCK):
+        block = copies[start : start + RESAMPLE_BLOCK]  # (k, n_pos)
+        recalls[start : start + RESAMPLE_BLOCK] = (block @ selected.T) / np.maximum(block.sum(1), 1)[:, None]
+    return recalls.mean(1)
+
+
+def _estimate_and_ci(estimate: float, draws: np.ndarray) -> dict:
+    """The ``estimate`` with the percentile-bootstrap 95% CI of its resampled ``draws (R,)`` (the
+    finite ones), bootstrap standard error ``se`` and the minimum detectable effect ``mde``
+    (:func:`~recsys_challenges.stats.minimum_detectable_effect`: the smallest true value a CI of
+    this width tells from 0 in 80% of samples)."""
     draws = draws[np.isfinite(draws)]
     low, high = np.quantile(draws, [0.025, 0.975]) if draws.size else (np.nan, np.nan)
     finite = np.isfinite([estimate, low, high]).all()
@@ -410,17 +416,21 @@ def c7_section(
                                    params.bootstrap_seed)
     for bound in bounds:
         key = bound_key(bound)
-        statistics = {m: _seed_mean_recall(np.array(tally.selections[m][key], dtype=np.float64)) for m in METHODS}
-        for method, statistic in statistics.items():
-            recall_ci[method][key] = _estimate_and_ci(lambda copies, s=statistic: float(s(copies).mean()), resamples)
+        # per method: the seed-mean recall of the sample itself and of every resample (R,)
+        recalls = {}
+        for method in METHODS:
+            selected = np.array(tally.selections[method][key], dtype=np.float64)  # (S, n_pos)
+            recalls[method] = (float(seed_mean_recalls(selected, resamples.everything[None, :])[0]),
+                               seed_mean_recalls(selected, resamples.copies))
+        base, base_draws = recalls[BASELINE]
+        for method, (recall, draws) in recalls.items():
+            recall_ci[method][key] = _estimate_and_ci(recall, draws)
             if method == BASELINE:
                 continue
-
-            def gain(copies: np.ndarray, s=statistic) -> float:
-                base = statistics[BASELINE](copies).mean()
-                return float(s(copies).mean() / base - 1) if base > 0 else float("nan")
-
-            pooled = _estimate_and_ci(gain, resamples)
+            # the relative recall gain, NaN where the single threshold recalls nothing
+            gain = recall / base - 1 if base > 0 else float("nan")
+            gain_draws = np.divide(draws, base_draws, out=np.full(draws.shape, np.nan), where=base_draws > 0) - 1
+            pooled = _estimate_and_ci(gain, gain_draws)
             values = tally.per_seed[method][f"recall_gain@{key}"]
             gain_ci[method][key] = {
                 "mean": pooled["estimate"],  # ratio of the seed-mean recalls
