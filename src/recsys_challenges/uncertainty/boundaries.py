@@ -44,7 +44,7 @@ the uncertainty so that levels do not collapse into score strata.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -94,6 +94,12 @@ def check_inputs(score: np.ndarray, labels: np.ndarray, uncertainty: np.ndarray 
         raise ValueError("labels must be 0/1 labels or expected positives in [0, 1]")
 
 
+def uncertainty_levels(level_edges: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
+    """``(N,)`` level of each uncertainty: the number of the increasing ``level_edges`` ``<= u``
+    (level 0 is the least uncertain)."""
+    return np.searchsorted(level_edges, uncertainty, side="right")
+
+
 def check_bound(bound: float) -> None:
     """Raise ValueError unless the precision bound is in (0, 1]."""
     if not 0.0 < bound <= 1.0:
@@ -117,7 +123,7 @@ class Boundary:
 
     def levels(self, uncertainty: np.ndarray) -> np.ndarray:
         """``(N,)`` level index of each uncertainty value."""
-        return np.searchsorted(self.level_edges, uncertainty, side="right")
+        return uncertainty_levels(self.level_edges, uncertainty)
 
     def predict(self, score: np.ndarray, uncertainty: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the rows predicted positive."""
@@ -145,7 +151,7 @@ class Ranking:
         return cls(ranked, np.cumsum(positives[order]), np.cumsum(rows[order]),
                    np.append(ranked[1:] != ranked[:-1], True))
 
-    def cuts(self, bounds: list[float], confidence: float | None) -> list[float | None]:
+    def cuts(self, bounds: Sequence[float], confidence: float | None) -> list[float | None]:
         """Per bound, the threshold ``t`` maximising the positives of ``{keys >= t}`` subject to
         precision >= bound; a cut falls only between distinct keys. Among cuts with the most
         positives the one with the fewest rows (the highest threshold) wins. None where no
@@ -160,6 +166,13 @@ class Ranking:
             # cumulative counts are non-decreasing, so the first ok cut with the most positives has the fewest rows
             cuts.append(float(self.ranked[np.flatnonzero(ok & (self.cum_positives == best))[0]]))
         return cuts
+
+    def threshold(self, bound: float, confidence: float | None) -> Boundary:
+        """The one-level boundary ``key >= t`` at the best cut for ``bound`` (nothing selected,
+        infeasible, where no cut meets it): the single threshold when the keys are the scores."""
+        check_bound(bound)
+        cut = self.cuts([bound], confidence)[0]
+        return Boundary(level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None)
 
 
 def best_cuts(
@@ -183,19 +196,12 @@ def score_ranking(score: np.ndarray, labels: np.ndarray) -> Ranking:
     return Ranking.of(score, labels.astype(np.float64), np.ones(score.size, dtype=np.int64))
 
 
-def threshold_boundary(cut: float | None) -> Boundary:
-    """The one-level boundary ``score >= cut`` (nothing selected, infeasible, when ``cut`` is None)."""
-    return Boundary(level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None)
-
-
 def single_threshold(score: np.ndarray, labels: np.ndarray, bound: float, confidence: float | None = None) -> Boundary:
     """The score-only baseline: one threshold ``t`` on ``score`` maximising recall s.t. precision >= bound.
 
     O(N log N) (one sort). Ties are kept together: a threshold never separates equal scores.
     """
-    ranking = score_ranking(score, labels)
-    check_bound(bound)
-    return threshold_boundary(ranking.cuts([bound], confidence)[0])
+    return score_ranking(score, labels).threshold(bound, confidence)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ class Binning:
 
     def cells(self, score: np.ndarray, uncertainty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(level, bin)`` index arrays of each row."""
-        levels = np.searchsorted(self.level_edges, uncertainty, side="right")
+        levels = uncertainty_levels(self.level_edges, uncertainty)
         bins = np.zeros(len(score), dtype=np.int64)
         for level in np.unique(levels):
             mask = levels == level
@@ -294,7 +300,7 @@ class LevelSort:
         if levels < 1:
             raise ValueError(f"need at least one level, got levels={levels}")
         level_edges = np.quantile(uncertainty, np.arange(1, levels) / levels) if levels > 1 else np.empty(0)
-        level = np.searchsorted(level_edges, uncertainty, side="right")  # (N,)
+        level = uncertainty_levels(level_edges, uncertainty)  # (N,)
         by_score = np.argsort(score, kind="stable")  # (N,)
         # stable by level after stable by score = lexicographic (level, score); small ints sort in O(N)
         order = by_score[np.argsort(level[by_score].astype(np.min_scalar_type(levels)), kind="stable")]  # (N,)
@@ -336,8 +342,6 @@ def equi_weight_binning(
     Edges are value quantiles, so tied scores (or uncertainties) share a bin and a bin can be
     smaller or empty when ties are heavy.
     """
-    if levels < 1 or bins < 1:
-        raise ValueError(f"need at least one level and one bin, got levels={levels}, bins={bins}")
     return LevelSort.of(score, uncertainty, labels, levels).binning(bins)
 
 
@@ -382,7 +386,7 @@ def ew_dpmt(binning: Binning, bound: float, confidence: float | None = None) -> 
     return ew_dpmt_bounds(binning, [bound], confidence)[0]
 
 
-def ew_dpmt_bounds(binning: Binning, bounds: list[float], confidence: float | None = None) -> list[Boundary]:
+def ew_dpmt_bounds(binning: Binning, bounds: Sequence[float], confidence: float | None = None) -> list[Boundary]:
     """:func:`ew_dpmt` at each of ``bounds``, from one DP: the table up to the loosest bound's
     ``K_max`` holds each tighter bound's, value for value (``F_l(K)`` reads only ``K' <= K``, and a
     narrower window adds only unreachable ``-inf`` columns), so the boundaries are those of one
@@ -518,8 +522,7 @@ class HoldOut:
 
     def single_threshold(self, bound: float) -> Boundary:
         """:func:`single_threshold` on this hold-out (its sort shared by the bounds)."""
-        check_bound(bound)
-        return threshold_boundary(self.ranking.cuts([bound], self.confidence)[0])
+        return self.ranking.threshold(bound, self.confidence)
 
     @classmethod
     def prepare(

@@ -23,6 +23,7 @@ from recsys_challenges.uncertainty.boundaries import (
     check_inputs,
     ew_dpmt_bounds,
     meets_bound,
+    uncertainty_levels,
 )
 
 
@@ -121,10 +122,10 @@ def held_fold_selections(
             if grid not in fold_selection:
                 if levels not in level_sorts:
                     level_sorts[levels] = LevelSort.of(score_train, uncertainty_train, labels_train, levels)
-                    held_levels[levels] = np.searchsorted(level_sorts[levels].level_edges, uncertainty_held, side="right")
+                    held_levels[levels] = uncertainty_levels(level_sorts[levels].level_edges, uncertainty_held)
                 binning = level_sorts[levels].binning(grid[1])
                 fold_selection[grid] = []
-                for boundary in ew_dpmt_bounds(binning, list(bounds), confidence):  # level edges: the level sort's
+                for boundary in ew_dpmt_bounds(binning, bounds, confidence):  # level edges: the level sort's
                     selected = boundary.predict_at_levels(score_held, held_levels[levels])
                     fold_selection[grid].append((float(labels_held[selected].sum()), int(selected.sum())))
             for b, (positives, rows) in enumerate(fold_selection[grid]):
