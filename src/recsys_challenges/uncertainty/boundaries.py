@@ -175,20 +175,6 @@ class Ranking:
         return Boundary(level_edges=np.empty(0), thresholds=np.array([np.inf if cut is None else cut]), feasible=cut is not None)
 
 
-def best_cuts(
-    keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bounds: list[float], confidence: float | None
-) -> list[float | None]:
-    """Per bound, the best threshold on ``keys`` (:meth:`Ranking.cuts`), with one sort for all bounds."""
-    return Ranking.of(keys, positives, rows).cuts(bounds, confidence)
-
-
-def _best_cut(
-    keys: np.ndarray, positives: np.ndarray, rows: np.ndarray, bound: float, confidence: float | None
-) -> float | None:
-    """:func:`best_cuts` for one bound."""
-    return best_cuts(keys, positives, rows, [bound], confidence)[0]
-
-
 def score_ranking(score: np.ndarray, labels: np.ndarray) -> Ranking:
     """The rows ranked by score: what :func:`single_threshold` cuts."""
     score, labels = np.asarray(score, dtype=np.float64), np.asarray(labels)
@@ -466,7 +452,7 @@ def mist(binning: Binning, rates: np.ndarray, bound: float, confidence: float | 
     of each level: a per-level score threshold. O(LB log LB) after binning.
     """
     check_bound(bound)
-    cut = _best_cut(rates.ravel(), binning.positives.ravel(), binning.rows.ravel(), bound, confidence)
+    cut = Ranking.of(rates.ravel(), binning.positives.ravel(), binning.rows.ravel()).cuts([bound], confidence)[0]
     if cut is None:
         return binning.boundary(np.zeros(binning.shape[0], dtype=np.int64), feasible=False)
     return binning.boundary((rates >= cut).sum(axis=1), feasible=True)

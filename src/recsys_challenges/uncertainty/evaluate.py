@@ -30,10 +30,10 @@ from recsys_challenges.uncertainty.boundaries import (
     METHODS,
     Boundary,
     HoldOut,
-    best_cuts,
     bins_per_level,
     fit_detrender,
     meets_bound,
+    score_ranking,
 )
 from recsys_challenges.uncertainty.config import TECHNIQUE, BoundaryParams, EvaluateParams
 from recsys_challenges.uncertainty.grid_cv import choose_grid
@@ -499,7 +499,7 @@ def _record_gains(chosen: dict, score_t: np.ndarray, labels: np.ndarray, bounds:
                 continue
             recall, achieved[method, key] = recall_precision(chosen[method][key], labels)
             record(method, f"recall_gain@{key}", recall / base_recall - 1 if base_recall > 0 else float("nan"))
-    cuts = best_cuts(score_t, labels.astype(np.float64), np.ones(len(labels)), list(achieved.values()), None)
+    cuts = score_ranking(score_t, labels).cuts(list(achieved.values()), None)
     for ((method, key), cut) in zip(achieved, cuts, strict=True):
         recall = recall_precision(chosen[method][key], labels)[0]
         matched = recall_precision(score_t >= cut, labels)[0] if cut is not None else 0.0
